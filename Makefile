@@ -10,11 +10,10 @@ CC       ?= cc
 OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g
 WARN      = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla
-CPPFLAGS += -I. -Icommon -Iports -D_GNU_SOURCE -MMD -MP
+FERRY_CPPFLAGS = -I. -Icommon -Iports -D_GNU_SOURCE -MMD -MP -DFERRY_VERSION=\"$(VERSION)\"
+VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS   += -lmbedtls -lmbedx509 -lmbedcrypto -levent -levent_pthreads -lsqlite3 -llz4 -lpthread -lm
-VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
-CPPFLAGS += -DFERRY_VERSION=\"$(VERSION)\"
 
 COMMON_SRC := $(shell find common -name '*.c' | sort)
 PORT_SRC   := $(shell find ports/linux -name '*.c' | sort)
@@ -39,7 +38,7 @@ all: $(AGENT_BIN) $(CLOUD_BIN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(FERRY_CPPFLAGS) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
 
 $(LIB_COMMON): $(call obj,$(COMMON_SRC))
 $(LIB_PORT):   $(call obj,$(PORT_SRC))
@@ -102,9 +101,16 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	@bash examples/run.sh $(abspath $(BUILD))
 
+# Benchmarks: each tests/bench/bench_*.c is a binary in $(BUILD)/bench/; tests/bench/run.sh runs them and the
+# scripted side-by-side comparisons (tests/bench/NN-*.sh).
+BENCH_SRC  := $(shell find tests/bench -name 'bench_*.c' | sort)
+BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+$(BUILD)/bench/%: $(call obj,tests/bench/%.c) $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 BENCH_TARGETS ?=
 bench: deps
-	@$(MAKE) --no-print-directory all $(BENCH_TARGETS)
+	@$(MAKE) --no-print-directory all $(BENCH_BINS) $(BENCH_TARGETS)
 	@bash tests/bench/run.sh $(abspath $(BUILD))
 
 clean:
