@@ -69,7 +69,7 @@ static int collect(void *ctx, const struct mqtt_trie_match *m)
 		g->v[g->n++] = m->sub->subscriber;
 		return 0;
 	}
-	for (uint32_t s = mqtt_trie_group_first(g->t, m->group); s; s = mqtt_trie_group_next(g->t, s))
+	for (uint32_t i = 0, s; (s = mqtt_trie_group_member(g->t, m->group, i)); i++)
 		g->v[g->n++] = mqtt_trie_get(g->t, s)->subscriber;
 	return 0;
 }
