@@ -1,0 +1,56 @@
+/* Fan-out of one PUBLISH to the subscriptions it matches (MQTT 5.0 §3.3.4, §4.8.2), I/O-free.
+ *
+ * For each subscriber with matching plain subscriptions: one delivery at the highest QoS any of them grants
+ * (capped by the message's) [MQTT-3.3.4-2], carrying every matching Subscription Identifier [MQTT-3.3.4-4],
+ * with RETAIN kept only where Retain As Published is set [MQTT-3.3.1-12], and none for a subscription with No
+ * Local from the publisher itself [MQTT-3.8.3-3].  For each matching share group: one delivery to one member
+ * (round robin, skipping members the broker says are offline), separate from the plain ones (§4.8.2).
+ *
+ * The scratch arrays live in struct mqtt_fanout and are reused from message to message; they grow up to
+ * `max` deliveries, past which the extra matches are counted in `dropped` (never silently). */
+#ifndef FERRY_MQTT_FANOUT_H
+#define FERRY_MQTT_FANOUT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mqtt/trie.h"
+
+struct mqtt_delivery {
+	uint64_t subscriber;
+	uint8_t qos;
+	bool retain;
+	bool shared;
+	uint32_t sub_id_first; /* index into mqtt_fanout.sub_ids */
+	uint32_t sub_id_count;
+};
+
+struct mqtt_fanout_hit {
+	uint64_t subscriber;
+	uint32_t sub_id;
+	uint8_t options;
+	bool shared;
+};
+
+struct mqtt_fanout {
+	struct mqtt_delivery *d; /* owned */
+	uint32_t n;
+	uint32_t *sub_ids; /* owned */
+	uint32_t sub_id_n;
+	struct mqtt_fanout_hit *hits; /* owned scratch */
+	uint32_t hit_n, cap, max;
+	uint64_t dropped; /* matches beyond max, over the fanout's life */
+};
+
+/* Whether a subscriber can take a shared-subscription message now (NULL: everyone can). */
+typedef bool (*mqtt_fanout_online_fn)(void *ctx, uint64_t subscriber);
+
+int mqtt_fanout_init(struct mqtt_fanout *f, uint32_t max);
+void mqtt_fanout_deinit(struct mqtt_fanout *f);
+
+/* Computes the deliveries of a message published on topic with qos/retain by `publisher` (the subscriber
+ * value of the publishing session; 0 for none).  Results in f->d[0..n).  ERR_NOMEM. */
+int mqtt_fanout_run(struct mqtt_fanout *f, struct mqtt_trie *t, const uint8_t *topic, size_t len, uint8_t qos,
+		    bool retain, uint64_t publisher, mqtt_fanout_online_fn online, void *ctx);
+
+#endif
