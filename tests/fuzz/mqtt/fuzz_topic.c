@@ -1,12 +1,15 @@
 /* libFuzzer: topic validation and the subscription trie against a naive matcher written here.  Input: the
  * first line is a topic, every further line a subscription (possibly "$share/<group>/<filter>"); line i
  * belongs to subscriber i.  The trie's matches (with share groups expanded to their members) must equal the
- * set of valid subscriptions the naive matcher accepts, before and after removing every other one. */
+ * set of valid subscriptions the naive matcher accepts, before and after removing every other one.  Then
+ * every line that is a valid topic name is retained, and every plain filter line must find exactly the
+ * retained topics the naive matcher accepts. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "mqtt/retain.h"
 #include "mqtt/trie.h"
 
 #define LINES_MAX 64
@@ -101,6 +104,62 @@ static void check(struct mqtt_trie *t, const uint8_t *topic, size_t tl, const st
 			abort();
 }
 
+struct rgot {
+	uint64_t v[LINES_MAX + 1];
+	size_t n;
+};
+
+static int rcollect(void *ctx, uint64_t msg)
+{
+	struct rgot *g = ctx;
+	if (g->n > LINES_MAX)
+		abort();
+	g->v[g->n++] = msg;
+	return 0;
+}
+
+static void check_retain(const struct mqtt_bytes *lines, size_t n)
+{
+	struct mqtt_retain *r = mqtt_retain_new(&lim);
+	if (!r)
+		return;
+	bool stored[LINES_MAX + 1] = {false};
+	for (size_t i = 0; i < n; i++) {
+		uint64_t old;
+		int want = mqtt_topic_name_check(lines[i].ptr, lines[i].len, &lim);
+		if (mqtt_retain_set(r, lines[i].ptr, lines[i].len, i + 1, &old) != want)
+			abort();
+		if (want)
+			continue;
+		if (old) /* the same topic again: the new message replaces the old one */
+			stored[old - 1] = false;
+		stored[i] = true;
+	}
+	for (size_t j = 0; j < n; j++) {
+		struct mqtt_share sh;
+		if (mqtt_subscription_parse(lines[j].ptr, lines[j].len, &lim, &sh) != 0)
+			continue;
+		struct rgot g = {.n = 0};
+		mqtt_retain_match(r, lines[j].ptr, lines[j].len, rcollect, &g);
+		size_t want = 0;
+		for (size_t i = 0; i < n; i++)
+			want += stored[i] && naive(lines[j], lines[i].ptr, lines[i].len);
+		if (g.n != want)
+			abort();
+		for (size_t k = 0; k < g.n; k++)
+			if (!stored[g.v[k] - 1] || !naive(lines[j], lines[g.v[k] - 1].ptr, lines[g.v[k] - 1].len))
+				abort();
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint64_t old;
+		if (stored[i])
+			mqtt_retain_set(r, lines[i].ptr, lines[i].len, 0, &old);
+	}
+	if (mqtt_retain_count(r) != 0 || mqtt_retain_nodes(r) != 1)
+		abort();
+	mqtt_retain_free(r);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct mqtt_bytes lines[LINES_MAX + 1];
@@ -113,6 +172,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			start = i + 1;
 		}
 	}
+	check_retain(lines, n);
 	const uint8_t *topic = lines[0].ptr;
 	size_t tl = lines[0].len;
 	if (mqtt_topic_name_check(topic, tl, NULL) != 0)
