@@ -116,13 +116,13 @@ static void test_against_naive(void **state)
 {
 	(void)state;
 	struct mqtt_retain *r = mqtt_retain_new(&mqtt_topic_limits_default);
-	static char topics[600][32];
+	static char topics[600][64];
 	int nt = 0;
 	uint64_t old;
 	for (int s = 0; s < 5; s++)
 		for (int d = 0; d < 40; d++)
 			for (int m = 0; m < 3; m++) {
-				snprintf(topics[nt], 32, "%ssite/%d/d%d/m%d", s == 4 ? "$" : "", s, d, m);
+				snprintf(topics[nt], sizeof topics[nt], "%ssite/%d/d%d/m%d", s == 4 ? "$" : "", s, d, m);
 				assert_int_equal(mqtt_retain_set(r, S(topics[nt]), (uint64_t)nt + 1, &old), 0);
 				nt++;
 			}
