@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "mqtt/alias.h"
+#include "mqtt/codec.h"
 #include "mqtt/trie.h"
 
 struct mqtt_delivery {
@@ -52,5 +54,16 @@ void mqtt_fanout_deinit(struct mqtt_fanout *f);
  * value of the publishing session; 0 for none).  Results in f->d[0..n).  ERR_NOMEM. */
 int mqtt_fanout_run(struct mqtt_fanout *f, struct mqtt_trie *t, const uint8_t *topic, size_t len, uint8_t qos,
 		    bool retain, uint64_t publisher, mqtt_fanout_online_fn online, void *ctx);
+
+/* Builds the PUBLISH a subscriber gets for delivery d of message in (decoded from the publisher, topic alias
+ * already resolved): QoS, RETAIN and DUP=0 from d, the publisher's properties passed through without copying
+ * except its Topic Alias and Subscription Identifiers, d's identifiers, and a topic alias from `aliases`
+ * (5.0 only; NULL for none).  packet_id is the subscriber session's (0 for QoS 0).  out views in, f and the
+ * alias map: send it before they change.  ERR_MQTT_PACKET_TOO_LARGE when even the packet would exceed what
+ * the client accepts: drop the message for this subscriber [MQTT-3.1.2-25]; the alias map is then untouched.
+ * The caller adjusts Message Expiry Interval for the time the message waited (§3.3.2.3.3). */
+int mqtt_delivery_publish(const struct mqtt_publish *in, const struct mqtt_fanout *f, const struct mqtt_delivery *d,
+			  uint8_t version, uint16_t packet_id, struct mqtt_alias_out *aliases,
+			  uint32_t client_packet_size_max, struct mqtt_publish *out);
 
 #endif
