@@ -556,6 +556,15 @@ uint32_t mqtt_trie_group_member(const struct mqtt_trie *t, uint32_t group, uint3
 	return i < v->n ? v->v[i].handle : 0;
 }
 
+uint32_t mqtt_trie_group_first(const struct mqtt_trie *t, uint32_t group) { return mqtt_trie_group_member(t, group, 0); }
+
+uint32_t mqtt_trie_group_next(const struct mqtt_trie *t, uint32_t handle)
+{
+	assert(handle && handle < t->sub_top && t->subs[handle].used && t->subs[handle].group);
+	const struct slot *x = &t->subs[handle];
+	return mqtt_trie_group_member(t, x->group, x->pos + 1);
+}
+
 uint32_t mqtt_trie_group_pick(struct mqtt_trie *t, uint32_t group)
 {
 	struct group *g = &t->groups[group];

@@ -68,6 +68,9 @@ uint32_t mqtt_trie_group_pick(struct mqtt_trie *t, uint32_t group);
  * skips offline members walks these from a pick. */
 uint32_t mqtt_trie_group_size(const struct mqtt_trie *t, uint32_t group);
 uint32_t mqtt_trie_group_member(const struct mqtt_trie *t, uint32_t group, uint32_t i);
+/* The same walk by handle: the first member, then the member after `handle` in its group (0 at the end). */
+uint32_t mqtt_trie_group_first(const struct mqtt_trie *t, uint32_t group);
+uint32_t mqtt_trie_group_next(const struct mqtt_trie *t, uint32_t handle);
 
 /* Counts for metrics and tests. */
 struct mqtt_trie_stats {
