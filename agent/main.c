@@ -21,6 +21,7 @@
 #include "net/http_admin.h"
 #include "net/listener.h"
 #include "net/tls.h"
+#include "net/websocket.h"
 
 static void usage(FILE *f)
 {
@@ -70,6 +71,34 @@ static void on_connection(void *arg, struct bufferevent *bev, const struct socka
 	metric_add(a->accepted, 1);
 	log_info("connection from %s%s accepted and closed: the MQTT broker engine is not built yet", addr, tls);
 	net_bev_close_after_flush(bev, 2000, release, &a->limit);
+}
+
+/* WebSocket listener: upgrade first (under connect_timeout), then the same as any connection. */
+static void on_ws_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct agent *a = arg;
+	if (what & BEV_EVENT_CONNECTED) {
+		bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
+		struct sockaddr_in none = {.sin_family = AF_UNSPEC};
+		on_connection(a, bev, (struct sockaddr *)&none, sizeof none);
+		return;
+	}
+	log_debug("websocket upgrade refused or failed");
+	net_bev_close_after_flush(bev, 2000, release, &a->limit);
+}
+
+static void on_ws_connection(void *arg, struct bufferevent *bev, const struct sockaddr *peer, int peer_len)
+{
+	struct agent *a = arg;
+	(void)peer, (void)peer_len;
+	struct net_ws_config wc = {.path = a->cfg.websocket.path, .handshake_timeout_ms = a->cfg.limits.connect_timeout_ms};
+	struct bufferevent *ws = net_ws_wrap(a->base, bev, &wc);
+	if (!ws) {
+		net_conn_limit_release(&a->limit);
+		return;
+	}
+	bufferevent_setcb(ws, NULL, NULL, on_ws_event, a);
+	bufferevent_enable(ws, EV_READ | EV_WRITE);
 }
 
 static bool health(void *arg, char *why, size_t why_len)
@@ -126,7 +155,8 @@ static int start_listener(struct agent *a, int i, const struct agent_listener *l
 		.max_per_second = a->cfg.limits.max_connections_per_second,
 		.handshake_timeout_ms = a->cfg.limits.connect_timeout_ms,
 	};
-	int rc = net_listener_new(&a->listeners[i], a->base, &lc, on_connection, a, err, err_len);
+	int rc = net_listener_new(&a->listeners[i], a->base, &lc, i == 2 ? on_ws_connection : on_connection, a, err,
+				  err_len);
 	net_tls_unref(tls);
 	if (!rc)
 		log_info("[%s] listening on %s:%u%s", listener_names[i], l->address, net_listener_port(a->listeners[i]),
