@@ -121,42 +121,70 @@ static int64_t read_queued(void *arg)
 	return (int64_t)st.queued_items;
 }
 
+static void reload_certificates(struct agent *a);
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct agent *a = arg;
 	(void)what;
 	if (sig == SIGHUP) {
-		log_info("SIGHUP: reloading password and ACL files");
+		log_info("SIGHUP: reloading password and ACL files and certificates");
 		auth_reload(&a->auth);
+		reload_certificates(a);
 		return;
 	}
 	log_info("signal %d: shutting down", (int)sig);
 	event_base_loopexit(a->base, NULL);
 }
 
+static int listener_tls(const struct agent_listener *l, struct net_tls **out, char *err, size_t err_len)
+{
+	*out = NULL;
+	if (!l->cert_file[0])
+		return 0;
+	struct net_tls_config tc = {
+		.cert_file = l->cert_file, .key_file = l->key_file, .ca_file = l->ca_file,
+		.verify = l->require_certificate ? NET_TLS_VERIFY_REQUIRED
+			  : l->ca_file[0]        ? NET_TLS_VERIFY_OPTIONAL
+						 : NET_TLS_VERIFY_NONE,
+	};
+	return net_tls_new(out, NET_TLS_SERVER, &tc, err, err_len);
+}
+
+/* SIGHUP: new certificates for new connections; on any error the listener keeps the old ones. */
+static void reload_certificates(struct agent *a)
+{
+	const struct agent_listener *ls[3] = {&a->cfg.mqtt, &a->cfg.mqtt_tls, &a->cfg.websocket};
+	for (int i = 0; i < 3; i++) {
+		if (!a->listeners[i] || !ls[i]->cert_file[0])
+			continue;
+		struct net_tls *tls;
+		char err[512];
+		if (listener_tls(ls[i], &tls, err, sizeof err)) {
+			log_error("[%s] certificate reload failed, keeping the previous one: %s", listener_names[i], err);
+			continue;
+		}
+		net_listener_set_tls(a->listeners[i], tls);
+		net_tls_unref(tls);
+		log_info("[%s] certificate reloaded", listener_names[i]);
+	}
+}
+
 static int start_listener(struct agent *a, int i, const struct agent_listener *l, char *err, size_t err_len)
 {
 	if (!l->enabled)
 		return 0;
-	struct net_tls *tls = NULL;
-	if (l->cert_file[0]) {
-		struct net_tls_config tc = {
-			.cert_file = l->cert_file, .key_file = l->key_file, .ca_file = l->ca_file,
-			.verify = l->require_certificate ? NET_TLS_VERIFY_REQUIRED
-				  : l->ca_file[0]        ? NET_TLS_VERIFY_OPTIONAL
-							 : NET_TLS_VERIFY_NONE,
-		};
-		int rc = net_tls_new(&tls, NET_TLS_SERVER, &tc, err, err_len);
-		if (rc)
-			return rc;
-	}
+	struct net_tls *tls;
+	int rc = listener_tls(l, &tls, err, err_len);
+	if (rc)
+		return rc;
 	struct net_listener_config lc = {
 		.address = l->address, .port = (uint16_t)l->port, .tls = tls, .limit = &a->limit,
 		.max_per_second = a->cfg.limits.max_connections_per_second,
 		.handshake_timeout_ms = a->cfg.limits.connect_timeout_ms,
 	};
-	int rc = net_listener_new(&a->listeners[i], a->base, &lc, i == 2 ? on_ws_connection : on_connection, a, err,
-				  err_len);
+	rc = net_listener_new(&a->listeners[i], a->base, &lc, i == 2 ? on_ws_connection : on_connection, a, err,
+			      err_len);
 	net_tls_unref(tls);
 	if (!rc)
 		log_info("[%s] listening on %s:%u%s", listener_names[i], l->address, net_listener_port(a->listeners[i]),

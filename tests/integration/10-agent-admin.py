@@ -171,6 +171,7 @@ port {admin}
     log.seek(0)
     text = log.read()
     check("reload failed, keeping the previous rules" in text, "SIGHUP reload failure logged")
+    check("[mqtt_tls] certificate reloaded" in text, "SIGHUP reloads the TLS certificate")
     check(proc.poll() is None and http(admin, "/healthz")[0] == 200, "still serving after a bad reload")
 
     proc.send_signal(signal.SIGTERM)
