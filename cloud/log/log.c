@@ -1,6 +1,7 @@
 /* The partition log core, shared by both backends: configuration, segments, append and roll, flush and
  * close.  Reads and lookups are in log_read.c, retention and truncation in log_maint.c.  Storage is reached
  * only through log->be, so this file never touches a file descriptor or a syscall. */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -287,6 +288,7 @@ int log_close(struct log *log)
 {
 	if (!log)
 		return 0;
+	assert(log->commit_inflight == 0); /* a commit job still holds this log: finish it first */
 	int rc = log->failed;
 	if (!rc)
 		rc = log_flush(log);

@@ -74,6 +74,8 @@ struct log {
 	struct producer_state producers;
 	int failed;         /* sticky: an fsync failed */
 	bool commit_queued; /* in a log_commit dirty set */
+	unsigned commit_inflight; /* log_commit_job items that reference this log */
+	uint64_t generation;      /* bumped by every truncation: in-flight syncs must not publish past it */
 	char *dir;          /* file backend; owned */
 };
 

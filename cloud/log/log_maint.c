@@ -112,6 +112,7 @@ int log_truncate(struct log *log, int64_t offset)
 		return 0;
 	if (offset < log->start_offset)
 		return ERR_RANGE;
+	log->generation++;
 	while (log->seg_count > 1 && log_active(log)->base_offset > offset) {
 		struct log_segment *seg = log_active(log);
 		log->seg_count--;
