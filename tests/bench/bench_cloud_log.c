@@ -5,6 +5,8 @@
  * Directory: $FERRY_BENCH_DIR, else $TMPDIR, else /tmp (it must be on the disk you want to measure).
  * Prints figures; asserts nothing about timing. */
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,7 +66,7 @@ static void raw_disk(const char *dir)
 struct run {
 	const char *name;
 	int partitions;
-	int group;        /* appends per commit round; 0: never flush */
+	int group;        /* appends per commit round; 0: never flush; -1: pipelined rounds on a thread */
 	size_t batch_len; /* approximate bytes per batch */
 	size_t total;     /* bytes to append */
 	bool mem;
@@ -76,6 +78,43 @@ static size_t make_batch(uint8_t *buf, size_t cap, size_t approx)
 	b.records = approx >= 16384 ? 16 : 4;
 	b.value_len = approx / (size_t)b.records - 20;
 	return test_batch_make(buf, cap, &b);
+}
+
+struct syncer {
+	struct log_commit_job *job;
+	pthread_t th;
+	atomic_bool done;
+};
+
+static void *syncer_main(void *arg)
+{
+	struct syncer *sy = arg;
+	log_commit_sync(sy->job);
+	atomic_store(&sy->done, true);
+	return NULL;
+}
+
+/* Returns whether a round is in flight afterwards; drain waits for it and runs a last one. */
+static bool pipeline_step(struct log_commit *c, struct syncer *sy, bool inflight, bool drain)
+{
+	if (inflight && (drain || atomic_load(&sy->done))) {
+		pthread_join(sy->th, NULL);
+		if (log_commit_end(c, sy->job, NULL))
+			abort();
+		inflight = false;
+	}
+	if (drain) {
+		log_commit_run(c, NULL);
+		return false;
+	}
+	if (!inflight) {
+		if (log_commit_begin(c, sy->job))
+			abort();
+		atomic_store(&sy->done, false);
+		pthread_create(&sy->th, NULL, syncer_main, sy);
+		inflight = true;
+	}
+	return inflight;
 }
 
 static void append_run(const char *dir, const struct run *r, struct log **keep)
@@ -100,6 +139,9 @@ static void append_run(const char *dir, const struct run *r, struct log **keep)
 	uint8_t *batch = malloc(r->batch_len + 4096);
 	size_t len = make_batch(batch, r->batch_len + 4096, r->batch_len);
 	uint64_t count = 0, bytes = 0;
+	struct log_commit_job job = {0};
+	struct syncer sy = {.job = &job};
+	bool inflight = false;
 	uint64_t t0 = port_now_ns();
 	while (bytes < r->total) {
 		struct log *log = logs[count % (uint64_t)r->partitions];
@@ -109,15 +151,20 @@ static void append_run(const char *dir, const struct run *r, struct log **keep)
 		log_commit_add(&c, log);
 		count++;
 		bytes += len;
-		if (r->group && count % (uint64_t)r->group == 0 && log_commit_run(&c, NULL))
+		if (r->group > 0 && count % (uint64_t)r->group == 0 && log_commit_run(&c, NULL))
 			abort();
+		if (r->group < 0) /* the event loop's view: start a round when none runs, publish when done */
+			inflight = pipeline_step(&c, &sy, inflight, false);
 	}
-	if (r->group)
+	if (r->group < 0)
+		pipeline_step(&c, &sy, inflight, true);
+	if (r->group > 0)
 		log_commit_run(&c, NULL);
+	log_commit_job_deinit(&job);
 	double s = secs(t0);
 	printf("%-21s: %8.1f MB/s  %9.0f batches/s  (%zu B batches, %d partition%s, %s; %llu fdatasyncs, %.2f s)\n",
 	       r->name, bytes / MIB / s, count / s, len, r->partitions, r->partitions > 1 ? "s" : "",
-	       r->mem ? "memory" : r->group ? "group commit" : "no fsync", (unsigned long long)c.flush_count, s);
+	       r->mem ? "memory" : r->group < 0 ? "rounds on a thread" : r->group ? "group commit" : "no fsync", (unsigned long long)c.flush_count, s);
 	log_commit_deinit(&c);
 	free(batch);
 	for (int p = 0; p < r->partitions; p++) {
@@ -167,6 +214,8 @@ int main(void)
 		{"append, no fsync", 1, 0, 16384, (size_t)256 << 20, false},
 		{"append, group commit", 4, 64, 16384, (size_t)256 << 20, false},
 		{"append, group commit", 4, 64, 1024, (size_t)32 << 20, false},
+		{"append, pipelined", 4, -1, 16384, (size_t)256 << 20, false},
+		{"append, pipelined", 4, -1, 1024, (size_t)32 << 20, false},
 		{"append, fsync each", 1, 1, 16384, (size_t)16 << 20, false},
 		{"append, memory", 1, 0, 16384, (size_t)256 << 20, true},
 	};
