@@ -44,6 +44,8 @@ int log_retention(struct log *log, size_t *deleted_count)
 		drop_oldest(log);
 		deleted++;
 	}
+	if (deleted && epoch_cache_truncate_start(&log->epochs, log->start_offset))
+		log_epochs_changed(log);
 	if (deleted && log->cfg.producer_expiry_ms >= 0)
 		producer_state_expire(&log->producers, now, log->cfg.producer_expiry_ms, -1);
 	if (deleted_count)
@@ -66,11 +68,14 @@ int log_advance_start(struct log *log, int64_t offset)
 	}
 	while (log->seg_count > 1 && log->segs[0]->next_offset <= offset && log->segs[1]->base_offset <= offset)
 		drop_oldest(log);
+	if (epoch_cache_truncate_start(&log->epochs, log->start_offset))
+		log_epochs_changed(log);
 	return 0;
 }
 
-/* Replay batch headers of [from, end) into producer state. */
-static int replay(struct log *log, int64_t from)
+/* Replay batch headers from `from` to the end: into producer state from producers_from on (batches before
+ * it are in the snapshot already), and into the epoch cache (assigning a known epoch is a no-op). */
+static int replay(struct log *log, int64_t from, int64_t producers_from)
 {
 	for (size_t i = 0; i < log->seg_count; i++) {
 		struct log_segment *seg = log->segs[i];
@@ -81,16 +86,21 @@ static int replay(struct log *log, int64_t from)
 		struct batch_header h;
 		int64_t pos;
 		int rc;
-		while ((rc = seg_iter_next(&it, &h, &pos)) == 1)
-			if (h.base_offset >= from && (rc = producer_state_update(&log->producers, &h)))
+		while ((rc = seg_iter_next(&it, &h, &pos)) == 1) {
+			if (h.base_offset < from)
+				continue;
+			if (h.base_offset >= producers_from && (rc = producer_state_update(&log->producers, &h)))
 				return rc;
+			if (epoch_cache_assign(&log->epochs, h.leader_epoch, h.base_offset) < 0)
+				return ERR_NOMEM;
+		}
 		if (rc < 0)
 			return rc;
 	}
 	return 0;
 }
 
-int log_producers_rebuild(struct log *log)
+int log_producers_rebuild(struct log *log, bool epochs_known)
 {
 	int64_t from = log->segs[0]->base_offset;
 	int64_t snap;
@@ -101,7 +111,7 @@ int log_producers_rebuild(struct log *log)
 		producer_state_clear(&log->producers);
 	if (rc && rc != ERR_NOT_FOUND)
 		log_warn("producer snapshot: %s; rebuilding from the log", err_str(rc));
-	return replay(log, from);
+	return replay(log, epochs_known ? from : log->segs[0]->base_offset, from);
 }
 
 int log_truncate(struct log *log, int64_t offset)
@@ -153,5 +163,7 @@ int log_truncate(struct log *log, int64_t offset)
 	log->end_offset = new_end;
 	if (log->flushed_offset > new_end)
 		log->flushed_offset = new_end;
-	return log_producers_rebuild(log);
+	if (epoch_cache_truncate_end(&log->epochs, new_end))
+		log_epochs_changed(log);
+	return log_producers_rebuild(log, true);
 }
