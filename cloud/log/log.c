@@ -162,12 +162,12 @@ int log_roll_now(struct log *log)
 
 static bool roll_needed(const struct log *log, const struct log_segment *seg, const struct batch_header *h)
 {
+	if (batch_last_offset(h) - seg->base_offset > INT32_MAX)
+		return true; /* relative offsets in the index are 32-bit (a replica jumping ahead, even if empty) */
 	if (seg->size == 0)
 		return false;
 	if ((uint64_t)seg->size + batch_size(h) > log->cfg.segment_bytes)
 		return true;
-	if (batch_last_offset(h) - seg->base_offset > INT32_MAX)
-		return true; /* relative offsets in the index are 32-bit */
 	return log->cfg.segment_ms >= 0 && seg->first_append_ms >= 0 &&
 	       log_now_ms(log) - seg->first_append_ms >= log->cfg.segment_ms;
 }

@@ -158,6 +158,10 @@ int log_advance_start(struct log *log, int64_t offset);
  * log end becomes that batch's base offset and producer state is rebuilt. */
 int log_truncate(struct log *log, int64_t offset);
 
+/* Drop everything and start empty at offset (Kafka truncateFullyAndStartAt): a follower whose log does
+ * not overlap the leader's.  Producer state and epochs are cleared.  On failure the log is failed. */
+int log_reset(struct log *log, int64_t offset);
+
 /* ---- durability ---- */
 
 /* fsync what was appended since the last flush (one fdatasync per dirty segment file).  On failure the log

@@ -34,6 +34,10 @@ int log_retention(struct log *log, size_t *deleted_count)
 {
 	size_t deleted = 0;
 	int64_t now = log_now_ms(log);
+	if (deleted_count)
+		*deleted_count = 0;
+	if (!log->seg_count)
+		return ERR_STATE;
 	struct log_segment *active = log_active(log);
 	int rc = 0;
 	/* An old active segment is rolled so that age retention can reach it (Kafka does the same). */
@@ -112,6 +116,42 @@ int log_producers_rebuild(struct log *log, bool epochs_known)
 	if (rc && rc != ERR_NOT_FOUND)
 		log_warn("producer snapshot: %s; rebuilding from the log", err_str(rc));
 	return replay(log, epochs_known ? from : log->segs[0]->base_offset, from);
+}
+
+int log_reset(struct log *log, int64_t offset)
+{
+	if (log->failed)
+		return ERR_STATE;
+	if (offset < 0)
+		return ERR_RANGE;
+	log->generation++;
+	while (log->seg_count) {
+		struct log_segment *seg = log->segs[--log->seg_count];
+		seg->removed = true;
+		log->be->seg_remove(log, seg);
+		segment_unref(log, seg);
+	}
+	int64_t snap;
+	(void)log->be->snapshot_load(log, offset - 1, &snap); /* removes snapshots of the old tail */
+	producer_state_clear(&log->producers);
+	epoch_cache_clear(&log->epochs);
+	log->start_offset = log->end_offset = log->flushed_offset = offset;
+	log->size_bytes = log->unflushed_bytes = 0;
+	struct log_segment *seg = segment_new(offset);
+	int rc = seg ? log->be->seg_create(log, seg) : ERR_NOMEM;
+	if (!rc && (rc = log_add_segment(log, seg)))
+		log->be->seg_remove(log, seg);
+	if (!rc)
+		rc = log->be->start_offset_save(log);
+	if (!rc)
+		rc = log->be->epochs_save(log);
+	if (rc) {
+		if (seg && log->seg_count == 0)
+			segment_unref(log, seg);
+		log->failed = rc; /* no segment to append to: reopening recovers from the directory */
+		log_error("log reset to %lld: %s", (long long)offset, err_str(rc));
+	}
+	return rc;
 }
 
 int log_truncate(struct log *log, int64_t offset)

@@ -450,6 +450,38 @@ static void test_leader_epochs(void **state)
 	}
 }
 
+static void test_reset_and_jump(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(fx_open(f), 0);
+	assert_int_equal(fx_append_n(f, 100, 1), 100);
+	assert_int_equal(log_reset(f->log, 5000000000LL), 0);
+	assert_int_equal(log_start_offset(f->log), 5000000000LL);
+	assert_int_equal(log_end_offset(f->log), 5000000000LL);
+	assert_int_equal(log_segment_count(f->log), 1);
+	assert_int_equal(log_latest_epoch(f->log), -1);
+	struct log_read rd;
+	assert_int_equal(log_read(f->log, 99, 100, INT64_MAX, &rd), ERR_RANGE);
+	assert_int_equal(fx_append_n(f, 3, 1), 5000000003LL);
+	assert_int_equal(test_log_verify(f->log), 3);
+	/* a replica batch more than 2^31 offsets past the segment base starts a new segment */
+	struct log_append_info info;
+	struct test_batch b = test_batch_default();
+	b.base_offset = 5000000003LL + 3000000000LL;
+	size_t len = test_batch_make(f->buf, sizeof f->buf, &b);
+	assert_int_equal(log_append(f->log, f->buf, len, 0, LOG_APPEND_REPLICA, &info), 0);
+	assert_int_equal(log_segment_count(f->log), 2);
+	assert_int_equal(test_log_verify(f->log), 4);
+	if (f->backend == FX_FILE) {
+		assert_int_equal(log_close(f->log), 0);
+		f->log = NULL;
+		assert_int_equal(fx_open(f), 0);
+		assert_int_equal(log_start_offset(f->log), 5000000000LL);
+		assert_int_equal(log_end_offset(f->log), 8000000004LL);
+		assert_int_equal(test_log_verify(f->log), 4);
+	}
+}
+
 static void test_config_bounds(void **state)
 {
 	(void)state;
@@ -482,7 +514,8 @@ int main(void)
 		BOTH(test_roll_by_age),     BOTH(test_retention_size),   BOTH(test_retention_time),
 		BOTH(test_read_survives_retention), BOTH(test_offset_for_time), BOTH(test_truncate),
 		BOTH(test_advance_start),   BOTH(test_idempotent_append), BOTH(test_replica_append),
-		BOTH(test_bad_batches),     BOTH(test_leader_epochs),    cmocka_unit_test(test_config_bounds),
+		BOTH(test_bad_batches),     BOTH(test_leader_epochs),
+		BOTH(test_reset_and_jump),  cmocka_unit_test(test_config_bounds),
 	};
 	return cmocka_run_group_tests_name("cloud/log", tests, NULL, NULL);
 }
