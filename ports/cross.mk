@@ -55,3 +55,18 @@ LDLIBS := -Wl,--start-group $(LDLIBS) -Wl,--end-group
 $(AGENT_BIN) $(CLOUD_BIN): override LDFLAGS += -static
 $(BUILD)/tests/unit/%: LDLIBS := -Wl,-Bstatic $(LDLIBS) -Wl,-Bdynamic
 endif
+
+# make size: footprint figures (ports/footprint/size.sh) for the native build and all four cross builds.
+# make size-record also writes them into docs/footprint.md.
+.PHONY: cross-agent size-builds size size-record
+cross-agent: cross-sysroot
+	+@$(CROSS_MAKE) $(CROSS_BUILD)/ferry-agent
+size-builds:
+	@bash ports/deps.sh
+	+@$(MAKE) --no-print-directory all
+	+@for a in aarch64 armhf; do for s in "" 1; do \
+		$(MAKE) --no-print-directory cross-agent ARCH=$$a STATIC=$$s || exit 1; done; done
+size: size-builds
+	@bash ports/footprint/size.sh $(abspath $(BUILD))
+size-record: size-builds
+	@bash ports/footprint/size.sh $(abspath $(BUILD)) --record docs/footprint.md

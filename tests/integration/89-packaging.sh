@@ -11,7 +11,7 @@ sysv="$root/ports/sysvinit/ferry-agent"
 procd="$root/ports/openwrt/ferry-agent/files/ferry-agent.init"
 unit="$root/ports/systemd/ferry-agent.service"
 fails=0
-fail() { echo "FAIL 91-packaging: $*"; fails=$((fails + 1)); }
+fail() { echo "FAIL 89-packaging: $*"; fails=$((fails + 1)); }
 tmp=$(mktemp -d)
 cleanup() {
   for p in "$tmp"/run/*.pid; do [ -f "$p" ] && kill -KILL "$(cat "$p")" 2>/dev/null; done
@@ -109,5 +109,5 @@ expect 1 start
 grep -q "exited at start-up" "$tmp/out" || fail "bad start: $(cat "$tmp/out")"
 grep -q "bad config" "$tmp/agent.log" || fail "agent's stderr did not reach FERRY_LOG"
 expect 3 status
-[ $fails -eq 0 ] && echo "ok 91-packaging"
+[ $fails -eq 0 ] && echo "ok 89-packaging"
 exit $((fails > 0))

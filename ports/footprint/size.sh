@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Footprint of ferry-agent (make size): stripped binary sizes per architecture, dynamic and static; idle RSS
+# natively and under qemu-aarch64; RSS with 1,000 idle MQTT connections, next to mosquitto's on the same
+# machine.  Prints a markdown table; with --record FILE, also replaces the block between the markers
+# "<!-- size:begin -->" and "<!-- size:end -->" in FILE.  Never fails on a figure (goals are marked, not
+# asserted); exits non-zero only when something could not be measured that should have been.
+#
+#   ports/footprint/size.sh BUILD [--record docs/footprint.md]
+# BUILD holds ferry-agent (native) and aarch64/, aarch64-static/, armhf/, armhf-static/ from make cross, and
+# the sysroots sysroot-aarch64/ and sysroot-armhf/.
+#
+# RSS needs a running broker: while ferry-agent's --help names no listen option the agent rows say "no
+# broker yet" and only mosquitto's reference figures are measured.  The agent is started as in
+# tests/integration/90-mqtt-smoke.sh (-c conf [--listen 127.0.0.1:PORT], conf has data_dir and listen).
+set -u
+build=${1:?usage: size.sh BUILD [--record FILE]}
+record=
+[ "${2:-}" = "--record" ] && record=${3:?--record needs a file}
+here=$(cd "$(dirname "$0")" && pwd)
+conns=${FERRY_SIZE_CONNS:-1000}
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+  sleep 0.2
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+kb() { awk -v b="$1" 'BEGIN { printf "%.0f KB", b / 1024 }'; }
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+wait_port() { # wait_port PORT PID: up to 30 s
+  for _ in $(seq 300); do
+    kill -0 "$2" 2>/dev/null || return 1
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+rows=()
+row() { rows+=("| $1 | $2 | $3 |"); }
+
+# --- binary sizes -------------------------------------------------------------------------------------------
+strip_size() { # strip_size STRIP FILE -> bytes of the stripped copy
+  "$1" -o "$tmp/stripped" "$2" && stat -c %s "$tmp/stripped"
+}
+# Code and data the binary loads (text + data + bss): the file size of a dynamic aarch64 binary is padded
+# to 64 KB segment alignment, so this is the fairer "own code" figure for small binaries.
+loaded() { "$1" -B "$2" | awk 'NR == 2 { printf "%.0f KB", ($1 + $2 + $3) / 1024 }'; }
+goal() { # goal BYTES LIMIT -> "within goal (LIMIT)" or "OVER goal"
+  if [ "$1" -le "$2" ]; then echo "goal <= $(kb "$2"): met"; else echo "goal <= $(kb "$2"): **over**"; fi
+}
+if [ -x "$build/ferry-agent" ]; then
+  s=$(strip_size strip "$build/ferry-agent") &&
+    row "stripped ferry-agent, $(uname -m), dynamic" "$(kb "$s") ($s B)" "text+data+bss $(loaded size "$build/ferry-agent")"
+fi
+for arch in aarch64 armhf; do
+  case $arch in aarch64) triplet=aarch64-linux-gnu ;; armhf) triplet=arm-linux-gnueabihf ;; esac
+  for kind in dynamic static; do
+    dir=$build/$arch$([ $kind = static ] && echo -static)
+    [ -x "$dir/ferry-agent" ] || { row "stripped ferry-agent, $arch, $kind" "not built" ""; continue; }
+    s=$(strip_size "$triplet-strip" "$dir/ferry-agent") || continue
+    note="text+data+bss $(loaded "$triplet-size" "$dir/ferry-agent")"
+    [ "$arch/$kind" = aarch64/dynamic ] && note="$note; $(goal "$s" $((300 * 1024)))"
+    [ "$arch/$kind" = aarch64/static ] && note="$note; $(goal "$s" $((3 * 1024 * 1024)))"
+    row "stripped ferry-agent, $arch, $kind" "$(kb "$s") ($s B)" "$note"
+  done
+done
+
+# --- RSS ----------------------------------------------------------------------------------------------------
+# start_agent NAME RUNNER...: starts ferry-agent (through RUNNER, e.g. qemu) on a free port; sets apid, aport.
+start_agent() {
+  local name=$1
+  shift
+  aport=$(free_port)
+  mkdir -p "$tmp/$name/data"
+  printf 'data_dir %s\nlisten 127.0.0.1:%s\n' "$tmp/$name/data" "$aport" >"$tmp/$name/agent.conf"
+  local args=(-c "$tmp/$name/agent.conf")
+  grep -q -- '--listen' <<<"$help" && args+=(--listen "127.0.0.1:$aport")
+  "$@" "${args[@]}" >"$tmp/$name/log" 2>&1 &
+  apid=$!
+  pids+=("$apid")
+  wait_port "$aport" "$apid"
+}
+measure() { # measure LABEL PID PORT
+  local out per
+  if out=$(/usr/bin/python3 "$here/conn_rss.py" --port "$3" --pid "$2" --count "$conns"); then
+    eval "$out" # conns= rss_idle_kb= rss_conns_kb= per_conn_bytes=
+    row "$1: idle RSS" "$rss_idle_kb KB" ""
+    row "$1: RSS with $conns idle MQTT connections" "$rss_conns_kb KB" "$per_conn_bytes B per connection"
+    last_per=$per_conn_bytes
+  else
+    row "$1: RSS" "measurement failed" ""
+  fi
+}
+
+mosq_per=
+if command -v mosquitto >/dev/null; then
+  port=$(free_port)
+  printf 'listener %s 127.0.0.1\nallow_anonymous true\nmax_connections -1\n' "$port" >"$tmp/mosquitto.conf"
+  mosquitto -c "$tmp/mosquitto.conf" >"$tmp/mosquitto.log" 2>&1 &
+  mpid=$!
+  pids+=("$mpid")
+  if wait_port "$port" "$mpid"; then
+    measure "mosquitto $(mosquitto -h 2>/dev/null | sed -n 's/^mosquitto version \([^ ]*\).*/\1/p'), native (reference)" \
+      "$mpid" "$port"
+    mosq_per=$last_per
+  fi
+  kill -TERM "$mpid" 2>/dev/null
+fi
+
+help=$("$build/ferry-agent" --help 2>&1)
+if grep -qi -- 'listen' <<<"$help"; then
+  if start_agent native "$build/ferry-agent"; then
+    measure "ferry-agent, native" "$apid" "$aport"
+    [ -n "$mosq_per" ] && row "ferry-agent per connection vs mosquitto" "$last_per B vs $mosq_per B" \
+      "$( [ "${last_per%.*}" -le "${mosq_per%.*}" ] && echo 'goal: met' || echo 'goal: **over**')"
+  else
+    row "ferry-agent, native" "did not start" "$(tail -n 3 "$tmp/native/log" | tr '\n' ' ')"
+  fi
+  if [ -x "$build/aarch64/ferry-agent" ] && command -v qemu-aarch64 >/dev/null; then
+    if start_agent qemu qemu-aarch64 -L "$build/sysroot-aarch64" "$build/aarch64/ferry-agent"; then
+      measure "ferry-agent, aarch64 under qemu-aarch64 (RSS includes the emulator)" "$apid" "$aport"
+    else
+      row "ferry-agent under qemu-aarch64" "did not start" ""
+    fi
+  fi
+else
+  row "ferry-agent idle RSS, 1,000-connection RSS" "no broker yet" "--help names no listen option"
+fi
+
+{
+  echo "Measured $(date -u +%Y-%m-%d) on $(uname -m), $(nproc) cores, ferry-agent $("$build/ferry-agent" --version | cut -d' ' -f2), by \`make size\`."
+  echo
+  echo "| what | figure | note |"
+  echo "|---|---|---|"
+  printf '%s\n' "${rows[@]}"
+} >"$tmp/table.md"
+cat "$tmp/table.md"
+
+if [ -n "$record" ]; then
+  /usr/bin/python3 - "$record" "$tmp/table.md" <<'PY'
+import sys
+path, table = sys.argv[1], open(sys.argv[2]).read()
+text = open(path).read()
+begin, end = "<!-- size:begin -->\n", "<!-- size:end -->"
+i, j = text.find(begin), text.find(end)
+if i < 0 or j < i:
+    sys.exit(f"size: {path} has no {begin.strip()} ... {end} block")
+open(path, "w").write(text[: i + len(begin)] + table + text[j:])
+PY
+  echo "size: recorded in $record"
+fi
