@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Footprint of ferry-agent (make size): stripped binary sizes per architecture, dynamic and static; idle RSS
 # natively and under qemu-aarch64; RSS with 1,000 idle MQTT connections, next to mosquitto's on the same
-# machine.  Prints a markdown table; with --record FILE, also replaces the block between the markers
+# machine; bytes written to disk per stored QoS 1 message (disk_per_msg.py).  Prints a markdown table; with --record FILE, also replaces the block between the markers
 # "<!-- size:begin -->" and "<!-- size:end -->" in FILE.  Never fails on a figure (goals are marked, not
 # asserted); exits non-zero only when something could not be measured that should have been.
 #
@@ -119,6 +119,15 @@ if grep -qi -- 'listen' <<<"$help"; then
     measure "ferry-agent, native" "$apid" "$aport"
     [ -n "$mosq_per" ] && row "ferry-agent per connection vs mosquitto" "$last_per B vs $mosq_per B" \
       "$( [ "${last_per%.*}" -le "${mosq_per%.*}" ] && echo 'goal: met' || echo 'goal: **over**')"
+    [ -n "${rss_idle_kb:-}" ] && row "ferry-agent idle RSS goal" "$rss_idle_kb KB" \
+      "$( [ "$rss_idle_kb" -le 4096 ] && echo 'goal <= 4096 KB: met' || echo 'goal <= 4096 KB: **over**')"
+    if out=$(/usr/bin/python3 "$here/disk_per_msg.py" --port "$aport" --pid "$apid" --count 2000 --size 100); then
+      eval "$out" # msgs= payload_bytes= write_bytes= per_msg_bytes=
+      row "ferry-agent, native: bytes written to disk per stored message" "$per_msg_bytes B" \
+        "$msgs QoS 1 messages of $payload_bytes B, /proc/PID/io write_bytes"
+    else
+      row "ferry-agent, native: bytes written per message" "measurement failed" ""
+    fi
   else
     row "ferry-agent, native" "did not start" "$(tail -n 3 "$tmp/native/log" | tr '\n' ' ')"
   fi
