@@ -33,8 +33,14 @@ CROSS_PKGS      = crossbuild-essential-$(CROSS_DEBARCH) qemu-user
 
 # The recursive make that builds for the target.  Extra targets (make size uses it) go in CROSS_GOALS.
 CROSS_GOALS ?= $(CROSS_BUILD)/ferry-agent $(CROSS_UNIT_BINS)
+# 32-bit ARM: 64-bit off_t everywhere.  Debian's armhf libevent is built with it (its event-config.h even
+# defines _FILE_OFFSET_BITS 64 mid-include, so ev_off_t is 8 bytes), and without it readdir()/stat() fail with
+# EOVERFLOW on file systems with 64-bit inode numbers, and files stop at 2 GB.  time_t stays 32-bit: Debian
+# 12's armhf libraries have 32-bit time_t in their ABI (_TIME_BITS=64 would break libevent's struct timeval).
+CROSS_CPPFLAGS_armhf := -D_FILE_OFFSET_BITS=64
 CROSS_MAKE = $(MAKE) --no-print-directory BUILD=$(CROSS_BUILD) CC=$(CROSS_TRIPLET)-gcc AR=$(CROSS_TRIPLET)-ar \
-	CPPFLAGS="--sysroot=$(CROSS_SYSROOT)" LDFLAGS="--sysroot=$(CROSS_SYSROOT)" FERRY_STATIC=$(STATIC)
+	CPPFLAGS="--sysroot=$(CROSS_SYSROOT) $(CROSS_CPPFLAGS_$(ARCH))" LDFLAGS="--sysroot=$(CROSS_SYSROOT)" \
+	FERRY_STATIC=$(STATIC)
 
 .PHONY: cross test-cross cross-check-arch cross-deps cross-sysroot
 cross-check-arch:
