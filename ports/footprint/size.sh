@@ -9,18 +9,20 @@
 # BUILD holds ferry-agent (native) and aarch64/, aarch64-static/, armhf/, armhf-static/ from make cross, and
 # the sysroots sysroot-aarch64/ and sysroot-armhf/.
 #
-# RSS needs a running broker: while ferry-agent's --help names no listen option the agent rows say "no
-# broker yet" and only mosquitto's reference figures are measured.  The agent is started as in
-# tests/integration/90-mqtt-smoke.sh (-c conf [--listen 127.0.0.1:PORT], conf has data_dir and listen).
+# RSS needs a running broker: while ferry-agent exits at once without one, the agent rows say "no broker
+# yet" and only mosquitto's reference figures are measured.  The agent is started as in
+# tests/integration/90-mqtt-smoke.sh (ports/cross/agent-run.sh: -c conf, [mqtt] on a free loopback port).
 set -u
 build=${1:?usage: size.sh BUILD [--record FILE]}
 record=
 [ "${2:-}" = "--record" ] && record=${3:?--record needs a file}
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../cross/agent-run.sh"
 conns=${FERRY_SIZE_CONNS:-1000}
 tmp=$(mktemp -d)
 pids=()
 cleanup() {
+  agent_stop 5
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
   sleep 0.2
   for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
@@ -72,19 +74,18 @@ for arch in aarch64 armhf; do
 done
 
 # --- RSS ----------------------------------------------------------------------------------------------------
-# start_agent NAME RUNNER...: starts ferry-agent (through RUNNER, e.g. qemu) on a free port; sets apid, aport.
+# start_agent NAME CMD...: starts the agent (CMD may begin with a qemu runner) on a free port; sets apid,
+# aport; returns as agent_wait_listen does (0 listening, 2 no broker yet, 1 failed).
 start_agent() {
   local name=$1
   shift
-  aport=$(free_port)
-  mkdir -p "$tmp/$name/data"
-  printf 'data_dir %s\nlisten 127.0.0.1:%s\n' "$tmp/$name/data" "$aport" >"$tmp/$name/agent.conf"
-  local args=(-c "$tmp/$name/agent.conf")
-  grep -q -- '--listen' <<<"$help" && args+=(--listen "127.0.0.1:$aport")
-  "$@" "${args[@]}" >"$tmp/$name/log" 2>&1 &
-  apid=$!
-  pids+=("$apid")
-  wait_port "$aport" "$apid"
+  aport=$(agent_free_port)
+  mkdir -p "$tmp/$name"
+  agent_write_conf "$tmp/$name/agent.conf" "$tmp/$name/data" "$aport"
+  agent_stop 5
+  agent_start "$tmp/$name/log" "$@" -c "$tmp/$name/agent.conf"
+  apid=$AGENT_PID
+  agent_wait_listen "$aport" "$tmp/$name/log" 30
 }
 measure() { # measure LABEL PID PORT
   local out per
@@ -113,34 +114,33 @@ if command -v mosquitto >/dev/null; then
   kill -TERM "$mpid" 2>/dev/null
 fi
 
-help=$("$build/ferry-agent" --help 2>&1)
-if grep -qi -- 'listen' <<<"$help"; then
-  if start_agent native "$build/ferry-agent"; then
-    measure "ferry-agent, native" "$apid" "$aport"
-    [ -n "$mosq_per" ] && row "ferry-agent per connection vs mosquitto" "$last_per B vs $mosq_per B" \
-      "$( [ "${last_per%.*}" -le "${mosq_per%.*}" ] && echo 'goal: met' || echo 'goal: **over**')"
-    [ -n "${rss_idle_kb:-}" ] && row "ferry-agent idle RSS goal" "$rss_idle_kb KB" \
-      "$( [ "$rss_idle_kb" -le 4096 ] && echo 'goal <= 4096 KB: met' || echo 'goal <= 4096 KB: **over**')"
-    if out=$(/usr/bin/python3 "$here/disk_per_msg.py" --port "$aport" --pid "$apid" --count 2000 --size 100); then
-      eval "$out" # msgs= payload_bytes= write_bytes= per_msg_bytes=
-      row "ferry-agent, native: bytes written to disk per stored message" "$per_msg_bytes B" \
-        "$msgs QoS 1 messages of $payload_bytes B, /proc/PID/io write_bytes"
-    else
-      row "ferry-agent, native: bytes written per message" "measurement failed" ""
-    fi
+start_agent native "$build/ferry-agent"
+case $? in
+0)
+  measure "ferry-agent, native" "$apid" "$aport"
+  [ -n "$mosq_per" ] && row "ferry-agent per connection vs mosquitto" "$last_per B vs $mosq_per B" \
+    "$( [ "${last_per%.*}" -le "${mosq_per%.*}" ] && echo 'goal: met' || echo 'goal: **over**')"
+  [ -n "${rss_idle_kb:-}" ] && row "ferry-agent idle RSS goal" "$rss_idle_kb KB" \
+    "$( [ "$rss_idle_kb" -le 4096 ] && echo 'goal <= 4096 KB: met' || echo 'goal <= 4096 KB: **over**')"
+  if out=$(/usr/bin/python3 "$here/disk_per_msg.py" --port "$aport" --pid "$apid" --count 2000 --size 100); then
+    eval "$out" # msgs= payload_bytes= write_bytes= per_msg_bytes=
+    row "ferry-agent, native: bytes written to disk per stored message" "$per_msg_bytes B" \
+      "$msgs QoS 1 messages of $payload_bytes B, /proc/PID/io write_bytes"
   else
-    row "ferry-agent, native" "did not start" "$(tail -n 3 "$tmp/native/log" | tr '\n' ' ')"
+    row "ferry-agent, native: bytes written per message" "measurement failed" ""
   fi
   if [ -x "$build/aarch64/ferry-agent" ] && command -v qemu-aarch64 >/dev/null; then
     if start_agent qemu qemu-aarch64 -L "$build/sysroot-aarch64" "$build/aarch64/ferry-agent"; then
       measure "ferry-agent, aarch64 under qemu-aarch64 (RSS includes the emulator)" "$apid" "$aport"
     else
-      row "ferry-agent under qemu-aarch64" "did not start" ""
+      row "ferry-agent under qemu-aarch64" "did not start" "$(tail -n 2 "$tmp/qemu/log" | tr '\n' ' ')"
     fi
   fi
-else
-  row "ferry-agent idle RSS, 1,000-connection RSS" "no broker yet" "--help names no listen option"
-fi
+  ;;
+2) row "ferry-agent idle RSS, 1,000-connection RSS, disk bytes per message" "no broker yet" \
+  "$(head -n 1 "$tmp/native/log")" ;;
+*) row "ferry-agent, native" "did not start" "$(tail -n 2 "$tmp/native/log" | tr '\n' ' ')" ;;
+esac
 
 {
   echo "Measured $(date -u +%Y-%m-%d) on $(uname -m), $(nproc) cores, ferry-agent $("$build/ferry-agent" --version | cut -d' ' -f2), by \`make size\`."
