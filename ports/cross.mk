@@ -13,6 +13,10 @@
 
 ARCH   ?= aarch64
 STATIC ?=
+# Debian's and the kernel's name for 64-bit ARM, accepted too (ARCH=arm64 is often already in the environment).
+ifeq ($(ARCH),arm64)
+override ARCH := aarch64
+endif
 
 CROSS_DEBARCH_aarch64 := arm64
 CROSS_TRIPLET_aarch64 := aarch64-linux-gnu
