@@ -330,8 +330,8 @@ void leader_tick(struct raft *r)
 		if (pr->state == RAFT_PR_SNAPSHOT && ++pr->stall_ticks >= 2 * r->cfg.heartbeat_ticks) {
 			send_snap_chunk(r, pr); /* the chunk or its acknowledgement was lost */
 		} else if (pr->state == RAFT_PR_REPLICATE && pr->inflight_count &&
-		           ++pr->stall_ticks >= r->cfg.election_ticks) {
-			/* Nothing acknowledged for an election timeout: appends were lost; resend from match. */
+		           ++pr->stall_ticks >= r->cfg.election_ticks / 2) {
+			/* Nothing acknowledged for half an election timeout: appends were lost; resend from match. */
 			pr_reset(pr, RAFT_PR_PROBE, pr->match + 1);
 			send_append(r, pr, true);
 		}
