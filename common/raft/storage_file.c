@@ -552,12 +552,14 @@ static int file_save_snapshot(struct raft_storage *s, const struct raft_snap_met
 	bool keep = idx > f->snap.index && idx <= last_index(f) && f->pos[idx - f->snap.index - 1].term == meta->term;
 	if (keep) {
 		size_t drop = (size_t)(idx - f->snap.index);
-		memmove(f->pos, f->pos + drop, (f->n - drop) * sizeof *f->pos);
+		if (f->n > drop)
+			memmove(f->pos, f->pos + drop, (f->n - drop) * sizeof *f->pos);
 		f->n -= drop;
 		unsigned gone = 0;
 		while (gone + 1 < f->seg_count && f->segs[gone].last <= idx && !rc)
 			rc = unlink_segment(f, f->segs[gone++].first);
-		memmove(f->segs, f->segs + gone, (f->seg_count - gone) * sizeof *f->segs);
+		if (gone)
+			memmove(f->segs, f->segs + gone, (f->seg_count - gone) * sizeof *f->segs);
 		f->seg_count -= gone;
 		for (size_t i = 0; i < f->n; i++)
 			f->pos[i].seg -= gone;
