@@ -18,6 +18,7 @@
 #include "base/rw.h"
 #include "kafka/conn.h"
 #include "kafka/metadata.h"
+#include "net/tls.h"
 #include "port.h"
 
 /* ---- fake broker ---------------------------------------------------------------------------------------- */
@@ -34,6 +35,7 @@ struct fake {
 	int64_t next_offset;
 	int requests;
 	struct bufferevent *peer;
+	struct net_tls *tls; /* server side, or NULL */
 };
 
 static uint8_t f_arena[1 << 16], f_out[1 << 16];
@@ -162,8 +164,10 @@ static void fake_accept(struct evconnlistener *l, evutil_socket_t fd, struct soc
 	(void)l, (void)sa, (void)salen;
 	struct fake *f = arg;
 	f->peer = bufferevent_socket_new(f->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (f->tls)
+		f->peer = net_tls_wrap(f->tls, f->base, f->peer, NULL);
 	bufferevent_setcb(f->peer, fake_read, NULL, fake_event, f);
-	bufferevent_enable(f->peer, EV_READ);
+	net_bev_resume_read(f->peer);
 }
 
 static void fake_start(struct fake *f, struct event_base *base)
@@ -431,12 +435,56 @@ static void test_connect_errors(void **state)
 	event_base_free(base);
 }
 
+/* The same client over TLS through net/tls.h, against the fake broker behind a TLS listener. */
+static void test_tls(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/ferry-kafka-pki-XXXXXX", cmd[256], ca[128], crt[128], key[128], err[256];
+	assert_non_null(mkdtemp(dir));
+	snprintf(cmd, sizeof cmd, "bash tests/unit/net/mkcerts.sh %s", dir);
+	assert_int_equal(system(cmd), 0);
+	snprintf(ca, sizeof ca, "%s/ca.crt", dir);
+	snprintf(crt, sizeof crt, "%s/server.crt", dir);
+	snprintf(key, sizeof key, "%s/server.key", dir);
+	struct net_tls *srv, *cli;
+	struct net_tls_config sc = { .cert_file = crt, .key_file = key, .verify = NET_TLS_VERIFY_NONE };
+	struct net_tls_config cc = { .ca_file = ca, .verify = NET_TLS_VERIFY_REQUIRED };
+	assert_int_equal(net_tls_new(&srv, NET_TLS_SERVER, &sc, err, sizeof err), 0);
+	assert_int_equal(net_tls_new(&cli, NET_TLS_CLIENT, &cc, err, sizeof err), 0);
+
+	struct ctx x;
+	struct fake f;
+	memset(&x, 0, sizeof x);
+	x.base = event_base_new();
+	fake_start(&f, x.base);
+	f.tls = srv;
+	struct kafka_conn_config cfg = { .client_id = "ferry-tls", .tls = cli, .tls_hostname = "localhost" };
+	x.conn = kafka_conn_new(x.base, &cfg, on_event, &x);
+	net_tls_unref(cli); /* the connection holds its own reference */
+	assert_int_equal(kafka_conn_connect(x.conn, "127.0.0.1", f.port), 0);
+	RUN_UNTIL(&x, x.ready || x.closed);
+	assert_int_equal(x.ready, 1);
+	struct kafka_produce_request r;
+	struct kafka_produce_request_topic_produce_data t;
+	struct kafka_produce_request_partition_produce_data p;
+	produce_req(&r, &t, &p);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(kafka_conn_send(x.conn, KAFKA_API_PRODUCE, &r, on_answer, &x), 0);
+	RUN_UNTIL(&x, x.answers == 3);
+	assert_int_equal(x.offsets[2], 2);
+	teardown(&x, &f);
+	net_tls_unref(srv);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_negotiate_and_pipeline), cmocka_unit_test(test_metadata_cache),
 		cmocka_unit_test(test_timeout), cmocka_unit_test(test_peer_close_and_oversize),
 		cmocka_unit_test(test_free_from_callback), cmocka_unit_test(test_connect_errors),
+		cmocka_unit_test(test_tls),
 	};
 	return cmocka_run_group_tests_name("kafka/conn", tests, NULL, NULL);
 }
