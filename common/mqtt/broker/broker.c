@@ -30,7 +30,7 @@ void mqtt_broker_config_default(struct mqtt_broker_config *cfg)
 }
 
 struct mqtt_broker *mqtt_broker_new(const struct mqtt_broker_config *cfg, const struct mqtt_broker_ops *ops,
-				    void *ctx, int64_t wall_ms)
+				    void *ctx, uint64_t now_ms, int64_t wall_ms)
 {
 	struct mqtt_broker *b = calloc(1, sizeof *b);
 	if (!b)
@@ -47,7 +47,8 @@ struct mqtt_broker *mqtt_broker_new(const struct mqtt_broker_config *cfg, const 
 		free(b);
 		return NULL;
 	}
-	b->wall_minus_mono_ms = wall_ms;
+	b->now_ms = now_ms;
+	b->wall_minus_mono_ms = wall_ms - (int64_t)now_ms;
 	return b;
 }
 

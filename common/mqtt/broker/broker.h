@@ -140,9 +140,10 @@ struct mqtt_broker_stats {
 	uint64_t wills_published, sessions_expired, takeovers, keepalive_timeouts;
 };
 
-/* Returns NULL on allocation failure.  ops is copied; ctx is passed to each op. */
+/* Returns NULL on allocation failure.  ops is copied; ctx is passed to each op.  now_ms (monotonic) and
+ * wall_ms (Unix time) are the same instant: message expiry is kept in wall time so that it survives a restart. */
 struct mqtt_broker *mqtt_broker_new(const struct mqtt_broker_config *cfg, const struct mqtt_broker_ops *ops,
-				    void *ctx, int64_t wall_ms);
+				    void *ctx, uint64_t now_ms, int64_t wall_ms);
 void mqtt_broker_free(struct mqtt_broker *b);
 const struct mqtt_broker_stats *mqtt_broker_stats(const struct mqtt_broker *b);
 /* Replace the limits at run time (SIGHUP).  Existing connections keep the values they negotiated. */

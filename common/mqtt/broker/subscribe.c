@@ -112,8 +112,10 @@ static void target_add(struct mqtt_broker *b, const struct mqtt_trie_sub *x, con
 		}
 	}
 	if (s->client && b->ops.authorize &&
-	    !b->ops.authorize(b->ctx, s->client->io, MQTT_ACL_READ, (struct mqtt_bytes){msg_topic(m), m->topic_len}))
+	    !b->ops.authorize(b->ctx, s->client->io, MQTT_ACL_READ, (struct mqtt_bytes){msg_topic(m), m->topic_len})) {
+		b->stats.acl_denials++;
 		return;
+	}
 	if (targets_reserve(b))
 		return;
 	s->match_epoch = b->match_epoch;

@@ -98,7 +98,7 @@ static inline void world_init_cfg(const struct mqtt_broker_config *cfg)
 	memset(&W, 0, sizeof W);
 	W.now = 1000;
 	struct mqtt_broker_ops ops = {w_send, w_close, w_store, w_auth, w_authz, NULL};
-	W.b = mqtt_broker_new(cfg, &ops, NULL, 1700000000000);
+	W.b = mqtt_broker_new(cfg, &ops, NULL, W.now, 1700000000000 + (int64_t)W.now);
 	assert_non_null(W.b);
 }
 

@@ -150,21 +150,21 @@ static void test_will_delay(void **state)
 	struct fake_conn *d = connect_full("dev", MQTT_V5, true, 100, NULL, "w", 0, 5, &rc, NULL);
 	conn_drop(d);
 	W.now += 3000;
-	mqtt_broker_tick(W.b, W.now, 1700000003000);
+	mqtt_broker_tick(W.b, W.now, 1700000000000 + (int64_t)W.now);
 	assert_int_equal(pending(s), 0);
 	/* reconnecting before the delay cancels it */
 	bool present;
 	d = connect_full("dev", MQTT_V5, false, 100, NULL, NULL, 0, 0, &rc, &present);
 	assert_true(present);
 	W.now += 10000;
-	mqtt_broker_tick(W.b, W.now, 1700000013000);
+	mqtt_broker_tick(W.b, W.now, 1700000000000 + (int64_t)W.now);
 	assert_int_equal(pending(s), 0);
 	conn_drop(d);
 	/* this time it runs out */
 	d = connect_full("dev", MQTT_V5, false, 100, NULL, "w", 0, 5, &rc, &present);
 	conn_drop(d);
 	W.now += 5000;
-	mqtt_broker_tick(W.b, W.now, 1700000018000);
+	mqtt_broker_tick(W.b, W.now, 1700000000000 + (int64_t)W.now);
 	expect_publish(s, "w", "gone", 0);
 	conn_drop(s);
 	world_free();
@@ -223,7 +223,7 @@ static void test_session_expiry(void **state)
 	assert_int_equal(mqtt_broker_stats(W.b)->sessions, 1);
 	W.now += 11000;
 	W.op_count = 0;
-	mqtt_broker_tick(W.b, W.now, 1700000011000);
+	mqtt_broker_tick(W.b, W.now, 1700000000000 + (int64_t)W.now);
 	assert_int_equal(mqtt_broker_stats(W.b)->sessions, 0);
 	assert_int_equal(W.op_count, 1);
 	assert_int_equal(W.ops[0].kind, MQTT_STORE_SESSION_DEL);
@@ -263,17 +263,17 @@ static void test_timeouts(void **state)
 	struct fake_conn *idle = conn_new();
 	struct fake_conn *k = connect_simple("k", MQTT_V5); /* keepalive 60 s */
 	W.now += 10000;
-	mqtt_broker_tick(W.b, W.now, 0);
+	mqtt_broker_tick(W.b, W.now, 1700000000000 + (int64_t)W.now);
 	assert_true(idle->closed); /* no CONNECT within 10 s */
 	struct mqtt_packet ping = {.type = MQTT_PINGREQ};
 	W.now += 60000;
 	feed(k, &ping);
 	assert_int_equal(next(k)->type, MQTT_PINGRESP);
 	W.now += 89000;
-	mqtt_broker_tick(W.b, W.now, 0);
+	mqtt_broker_tick(W.b, W.now, 1700000000000 + (int64_t)W.now);
 	assert_false(k->closed);
 	W.now += 1000; /* 1.5 x 60 s without a packet */
-	mqtt_broker_tick(W.b, W.now, 0);
+	mqtt_broker_tick(W.b, W.now, 1700000000000 + (int64_t)W.now);
 	assert_true(k->closed);
 	assert_int_equal(next(k)->type, MQTT_DISCONNECT);
 	assert_int_equal(k->pkt.u.disconnect.reason, MQTT_RC_KEEP_ALIVE_TIMEOUT);
