@@ -179,6 +179,8 @@ int mqtt_broker_publish(struct mqtt_broker *b, struct mqtt_bytes topic, struct m
 
 /* ---- restore after restart (called before any client connects) --------------------------------------- */
 
+/* The session of a client id, NULL when none. */
+struct mqtt_session *mqtt_broker_session_find(struct mqtt_broker *b, struct mqtt_bytes client_id);
 struct mqtt_session *mqtt_broker_restore_session(struct mqtt_broker *b, struct mqtt_bytes client_id,
 						 uint32_t expiry_s, uint8_t version, uint64_t now_ms);
 int mqtt_broker_restore_sub(struct mqtt_broker *b, struct mqtt_session *s, struct mqtt_bytes filter,

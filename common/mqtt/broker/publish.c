@@ -9,6 +9,11 @@ int bk_topic_check(const struct mqtt_broker *b, struct mqtt_bytes topic)
 	return mqtt_topic_name_check(topic.ptr, topic.len, &b->topic_lim);
 }
 
+static bool sys_topic(const struct mqtt_msg *m)
+{
+	return m->topic_len >= 5 && !memcmp(msg_topic(m), "$SYS/", 5);
+}
+
 void bk_retain_set(struct mqtt_broker *b, struct mqtt_msg *m)
 {
 	struct hnode *h = bk_ht_find(&b->retained, 0, msg_topic(m), m->topic_len);
@@ -20,7 +25,7 @@ void bk_retain_set(struct mqtt_broker *b, struct mqtt_msg *m)
 	}
 	if (m->payload_len == 0) {
 		/* 3.1.1 [MQTT-3.3.1-10], 5.0 [MQTT-3.3.1-6]: an empty retained message clears the topic. */
-		if (h) {
+		if (h && !sys_topic(m)) {
 			op.kind = MQTT_STORE_RETAIN_DEL;
 			op.filter = (struct mqtt_bytes){msg_topic(m), m->topic_len};
 			bk_store_op(b, &op);
@@ -45,6 +50,8 @@ void bk_retain_set(struct mqtt_broker *b, struct mqtt_msg *m)
 		return;
 	bk_msg_ref(m);
 	b->stats.msgs_retained++;
+	if (sys_topic(m))
+		return; /* the broker's own statistics are rebuilt after a restart, not stored */
 	op.kind = MQTT_STORE_RETAIN_PUT;
 	op.msg = m;
 	bk_store_op(b, &op);

@@ -3,6 +3,12 @@
  * here emits store operations: the store already holds what is being restored. */
 #include "mqtt/broker/internal.h"
 
+struct mqtt_session *mqtt_broker_session_find(struct mqtt_broker *b, struct mqtt_bytes client_id)
+{
+	struct hnode *h = bk_ht_find(&b->sessions, 0, client_id.ptr, client_id.len);
+	return h ? container_of(h, struct mqtt_session, h) : NULL;
+}
+
 struct mqtt_session *mqtt_broker_restore_session(struct mqtt_broker *b, struct mqtt_bytes client_id,
 						 uint32_t expiry_s, uint8_t version, uint64_t now_ms)
 {
