@@ -67,12 +67,22 @@ bool net_tls_is_established(struct bufferevent *bev);
 int net_tls_peer_identity(struct bufferevent *bev, char *out, size_t out_len);
 /* Negotiated ciphersuite name for logs; "" before the handshake or for a non-TLS bufferevent. */
 const char *net_tls_cipher(struct bufferevent *bev);
-/* Queue a close_notify alert; the caller frees bev once its output has drained. */
+/* Move all queued plaintext below (ignoring the watermark), then queue a close_notify alert; the caller frees
+ * bev once the socket has sent it (net_bev_close_after_flush does all of this).  0, ERR_INVAL, ERR_STATE
+ * (no handshake yet), ERR_AGAIN (plaintext could not be moved), ERR_IO. */
 int net_tls_close_notify(struct bufferevent *bev);
 
 /* Enable reading on any bufferevent and, for a filter (TLS, WebSocket), make it process what is already
  * buffered below it: libevent 2.1 filters only run on new bytes from the socket, so a reader that paused
  * with bufferevent_disable(EV_READ) must resume with this, or a message already received can sit unread. */
 void net_bev_resume_read(struct bufferevent *bev);
+
+typedef void net_closed_fn(void *arg);
+/* Graceful close of any bufferevent (plain, TLS, or a filter stack): stop reading, let everything queued reach
+ * the socket (for TLS, followed by a close_notify), then free bev and call done (may be NULL).  Gives up and
+ * frees after timeout_ms, or at once on a socket error.  Takes ownership of bev; the caller must not touch it
+ * again.  Freeing a bufferevent directly discards unsent output: a last reply (a CONNACK with an error, the
+ * end of a TLS handshake) would never arrive. */
+void net_bev_close_after_flush(struct bufferevent *bev, uint64_t timeout_ms, net_closed_fn *done, void *arg);
 
 #endif
