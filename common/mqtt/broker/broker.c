@@ -95,6 +95,10 @@ void bk_client_kill(struct mqtt_broker *b, struct mqtt_client *c, uint8_t reason
 	if (c->state == CLIENT_CONNECTED && c->version == MQTT_V5 && reason5 != 0xFF) {
 		struct mqtt_packet p = {.type = MQTT_DISCONNECT};
 		p.u.disconnect.reason = reason5;
+		/* 5.0 §3.14.2.2.3: a reason string unless the client asked for no problem information. */
+		const char *why = mqtt_reason_name_in(MQTT_DISCONNECT, reason5);
+		if (c->problem_info && why)
+			mqtt_prop_set_bytes(&p.u.disconnect.props, MQTT_PROP_REASON_STRING, mqtt_cstr(why));
 		bk_send_packet(b, c, &p, 0);
 	}
 	c->state = CLIENT_CLOSING;
