@@ -74,6 +74,19 @@ static int64_t read_stat(void *ctx)
 }
 
 static int64_t read_conns(void *ctx) { return ((struct agent_broker *)ctx)->conn_count; }
+static int64_t read_accepted(void *ctx)
+{
+	struct agent_broker *ab = ctx;
+	int64_t n = 0;
+	for (int i = 0; i < AGENT_LISTENER_COUNT; i++) {
+		if (!ab->listeners[i].l)
+			continue;
+		struct net_listener_stats st;
+		net_listener_get_stats(ab->listeners[i].l, &st);
+		n += (int64_t)st.accepted;
+	}
+	return n;
+}
 static int64_t read_store_errors(void *ctx) { return (int64_t)((struct agent_broker *)ctx)->store_errors; }
 static int64_t read_backlog(void *ctx)
 {
@@ -95,7 +108,9 @@ void ab_metrics_register(struct agent_broker *ab)
 		ab->readers[i] = (struct ab_stat_reader){ab, stat_metrics[i].offset};
 		metrics_gauge_fn(ab->metrics, stat_metrics[i].name, "", stat_metrics[i].help, read_stat, &ab->readers[i]);
 	}
-	metrics_gauge_fn(ab->metrics, "ferry_mqtt_connections", "", "Open client sockets", read_conns, ab);
+	metrics_gauge_fn(ab->metrics, "ferry_agent_connections_open", "", "Open client connections", read_conns, ab);
+	metrics_gauge_fn(ab->metrics, "ferry_agent_connections_accepted_total", "", "Connections accepted (after TLS)",
+			 read_accepted, ab);
 	metrics_gauge_fn(ab->metrics, "ferry_mqtt_store_errors_total", "", "Store submissions or commits that failed",
 			 read_store_errors, ab);
 	metrics_gauge_fn(ab->metrics, "ferry_mqtt_store_backlog", "", "Store items submitted and not committed",
