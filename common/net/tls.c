@@ -384,15 +384,21 @@ fail:
 	return NULL;
 }
 
+/* The TLS layer of bev: bev itself, or a layer below it (WebSocket over TLS). */
 static struct conn *conn_of(struct bufferevent *bev)
 {
-	struct bufferevent *under = bev ? bufferevent_get_underlying(bev) : NULL;
-	if (!under)
-		return NULL;
-	bufferevent_data_cb rd;
-	void *arg;
-	bufferevent_getcb(under, &rd, NULL, NULL, &arg);
-	return rd == conn_read ? arg : NULL;
+	for (int depth = 0; bev && depth < 4; depth++) {
+		struct bufferevent *under = bufferevent_get_underlying(bev);
+		if (!under)
+			return NULL;
+		bufferevent_data_cb rd;
+		void *arg;
+		bufferevent_getcb(under, &rd, NULL, NULL, &arg);
+		if (rd == conn_read)
+			return arg;
+		bev = under;
+	}
+	return NULL;
 }
 
 bool net_tls_is_tls(struct bufferevent *bev) { return conn_of(bev) != NULL; }
@@ -457,81 +463,3 @@ int net_tls_close_notify(struct bufferevent *bev)
 	return rc == 0 || rc == MBEDTLS_ERR_SSL_WANT_WRITE ? 0 : ERR_IO;
 }
 
-void net_bev_resume_read(struct bufferevent *bev)
-{
-	bufferevent_enable(bev, EV_READ);
-	struct bufferevent *under = bufferevent_get_underlying(bev);
-	if (under)
-		bufferevent_trigger(under, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
-	else if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
-		bufferevent_trigger(bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
-}
-
-/* ---- graceful close ---- */
-
-struct closing {
-	struct bufferevent *bev;
-	struct event *tick;
-	uint64_t deadline_ms;
-	net_closed_fn *done;
-	void *arg;
-};
-
-#define CLOSE_POLL_MS 5
-
-static size_t pending_out(struct bufferevent *bev)
-{
-	size_t n = 0;
-	for (int depth = 0; bev && depth < 8; depth++, bev = bufferevent_get_underlying(bev))
-		n += evbuffer_get_length(bufferevent_get_output(bev));
-	return n;
-}
-
-static void close_finish(struct closing *c)
-{
-	bufferevent_free(c->bev);
-	event_free(c->tick);
-	net_closed_fn *done = c->done;
-	void *arg = c->arg;
-	free(c);
-	if (done)
-		done(arg);
-}
-
-/* A poll rather than write callbacks: the bytes may be queued at any depth of a filter stack, and the
- * callbacks of the layers below belong to the filters.  Closing is not a hot path. */
-static void close_tick(evutil_socket_t fd, short what, void *arg)
-{
-	struct closing *c = arg;
-	(void)fd, (void)what;
-	if (pending_out(c->bev) == 0 || port_now_ms() >= c->deadline_ms)
-		close_finish(c);
-}
-
-static void close_event(struct bufferevent *bev, short what, void *arg)
-{
-	(void)bev;
-	if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF | BEV_EVENT_TIMEOUT))
-		close_finish(arg);
-}
-
-void net_bev_close_after_flush(struct bufferevent *bev, uint64_t timeout_ms, net_closed_fn *done, void *arg)
-{
-	struct closing *c = calloc(1, sizeof *c);
-	struct event *tick = c ? event_new(bufferevent_get_base(bev), -1, EV_PERSIST, close_tick, c) : NULL;
-	if (!tick) {
-		free(c);
-		bufferevent_free(bev);
-		if (done)
-			done(arg);
-		return;
-	}
-	*c = (struct closing){bev, tick, port_now_ms() + timeout_ms, done, arg};
-	if (net_tls_is_established(bev))
-		net_tls_close_notify(bev);
-	bufferevent_setcb(bev, NULL, NULL, close_event, c);
-	bufferevent_enable(bev, EV_WRITE);
-	struct timeval tv = {0, CLOSE_POLL_MS * 1000};
-	event_add(tick, &tv);
-	event_active(tick, EV_TIMEOUT, 0);
-}
