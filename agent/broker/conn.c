@@ -15,7 +15,9 @@
 #include "agent/broker/internal.h"
 #include "base/log.h"
 #include "base/rw.h"
+#include "net/bev.h"
 #include "net/listener.h"
+#include "net/websocket.h"
 #include "net/tls.h"
 
 static const char *const kind_names[AGENT_LISTENER_COUNT] = {"mqtt", "mqtt_tls", "websocket"};
@@ -80,7 +82,7 @@ void ab_reap_cb(evutil_socket_t fd, short what, void *arg)
 
 static void set_blocked(struct ab_conn *conn, bool blocked)
 {
-	if (conn->blocked == blocked)
+	if (conn->blocked == blocked || !conn->bev)
 		return;
 	conn->blocked = blocked;
 	/* A client whose output is stuck is not read either: its own publishes wait in TCP. */
@@ -103,6 +105,8 @@ void ab_send(void *ctx, void *io, const struct mqtt_packet *pkt, uint8_t version
 {
 	struct agent_broker *ab = ctx;
 	struct ab_conn *conn = io;
+	if (conn->closing || !conn->bev)
+		return;
 	size_t size = mqtt_packet_size(pkt, version);
 	struct evbuffer *out = bufferevent_get_output(conn->bev);
 	uint8_t stack[512];
@@ -147,8 +151,19 @@ void ab_send(void *ctx, void *io, const struct mqtt_packet *pkt, uint8_t version
 /* Sends bytes held for a commit (persist.c). */
 void ab_send_held(struct ab_conn *conn, const uint8_t *p, size_t len)
 {
-	if (!conn->closing)
+	if (!conn->closing && conn->bev)
 		write_bytes(conn, p, len);
+}
+
+/* Hands the socket to net_bev_close_after_flush (what the engine sent last, a CONNACK or DISCONNECT with its
+ * reason, still goes out, with the TLS close_notify or WebSocket close), and frees the connection from the
+ * loop: the engine must not be re-entered from inside its own callback. */
+static void hand_off(struct ab_conn *conn)
+{
+	struct bufferevent *bev = conn->bev;
+	conn->bev = NULL;
+	if (bev)
+		net_bev_close_after_flush(bev, AB_CLOSE_LINGER_S * 1000u, NULL, NULL);
 }
 
 void ab_close(void *ctx, void *io)
@@ -158,27 +173,16 @@ void ab_close(void *ctx, void *io)
 	if (conn->closing)
 		return;
 	conn->closing = true;
-	bufferevent_disable(conn->bev, EV_READ);
-	struct evbuffer *out = bufferevent_get_output(conn->bev);
-	if (evbuffer_get_length(out) == 0) {
-		reap_later(conn);
-		return;
-	}
-	/* Flush what the engine sent (a CONNACK or DISCONNECT with its reason) then close; never wait long. */
-	struct timeval tv = {AB_CLOSE_LINGER_S, 0};
-	bufferevent_set_timeouts(conn->bev, NULL, &tv);
-	bufferevent_setwatermark(conn->bev, EV_WRITE, 0, 0);
+	hand_off(conn);
+	reap_later(conn);
 }
 
 static void on_write(struct bufferevent *bev, void *arg)
 {
 	struct ab_conn *conn = arg;
 	size_t left = evbuffer_get_length(bufferevent_get_output(bev));
-	if (conn->closing) {
-		if (left == 0)
-			reap_later(conn);
+	if (conn->closing)
 		return;
-	}
 	if (conn->blocked && left <= AB_OUT_LOW)
 		set_blocked(conn, false);
 }
@@ -191,7 +195,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 	struct agent_broker *ab = conn->ab;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	uint32_t max = mqtt_broker_packet_size_max(ab->b);
-	while (!conn->closing) {
+	while (!conn->closing && conn->bev) {
 		if (ab_store_backlogged(ab)) {
 			/* The disk is behind: stop taking new work until the writer catches up. */
 			bufferevent_disable(bev, EV_READ);
@@ -253,6 +257,8 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 				  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 		if (conn->reaping)
 			return; /* already on its way out */
+		if (what & BEV_EVENT_ERROR)
+			hand_off(conn); /* a refused WebSocket upgrade has an HTTP answer queued */
 		ab_conn_free(conn);
 	}
 }
@@ -286,13 +292,23 @@ static void on_accept(void *arg, struct bufferevent *bev, const struct sockaddr 
 		net_conn_limit_release(&ab->conn_limit);
 		return;
 	}
+	/* The listener finished the TLS handshake: the certificate identity may become the username. */
+	if (net_tls_is_tls(bev) && net_tls_peer_identity(bev, conn->identity, sizeof conn->identity) != 0)
+		conn->identity[0] = 0;
+	if (l->kind == AGENT_LISTENER_WS) {
+		/* MQTT over WebSocket (MQTT 5.0 §6): the upgrade runs first, under the engine's connect timeout. */
+		struct net_ws_config wc = {ab->cfg.websocket.path, ab->cfg.limits.connect_timeout_ms};
+		bev = net_ws_wrap(ab->base, bev, &wc);
+		if (!bev) {
+			net_conn_limit_release(&ab->conn_limit);
+			free(conn);
+			return;
+		}
+	}
 	conn->ab = ab;
 	conn->bev = bev;
 	conn->kind = l->kind;
 	peer_name(sa, conn->peer, sizeof conn->peer);
-	/* The listener finished the TLS handshake: the certificate identity may become the username. */
-	if (net_tls_is_tls(bev) && net_tls_peer_identity(bev, conn->identity, sizeof conn->identity) != 0)
-		conn->identity[0] = 0;
 	conn->c = mqtt_broker_client_new(ab->b, conn, ab_now_ms());
 	if (!conn->c) {
 		bufferevent_free(bev);
@@ -354,10 +370,8 @@ int ab_listeners_start(struct agent_broker *ab, char *err, size_t err_len)
 		return rc;
 	if (ab->cfg.mqtt_tls.enabled && (rc = listen_one(ab, AGENT_LISTENER_TLS, &ab->cfg.mqtt_tls, err, err_len)))
 		return rc;
-	if (ab->cfg.websocket.enabled) {
-		snprintf(err, err_len, "[websocket] listener is not available in this build yet");
-		return ERR_UNSUPPORTED;
-	}
+	if (ab->cfg.websocket.enabled && (rc = listen_one(ab, AGENT_LISTENER_WS, &ab->cfg.websocket, err, err_len)))
+		return rc;
 	return 0;
 }
 
