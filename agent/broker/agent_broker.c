@@ -59,11 +59,13 @@ int agent_broker_new(struct agent_broker **out, struct event_base *base, const s
 	ops.store = store ? ab_store : NULL;
 	ops.authenticate = ab_authenticate;
 	ops.authorize = ab_authorize;
+	ops.throttle = ab_throttle;
 	ab->b = mqtt_broker_new(&ec, &ops, ab, ab_now_ms(), port_wall_ms());
 	ab->reap_ev = event_new(base, -1, 0, ab_reap_cb, ab);
 	ab->tick_ev = event_new(base, -1, EV_PERSIST, tick_cb, ab);
 	ab->sys_ev = event_new(base, -1, EV_PERSIST, ab_sys_cb, ab);
-	if (!ab->b || !ab->reap_ev || !ab->tick_ev || !ab->sys_ev) {
+	ab->throttle_ev = event_new(base, -1, 0, ab_throttle_cb, ab);
+	if (!ab->b || !ab->reap_ev || !ab->tick_ev || !ab->sys_ev || !ab->throttle_ev) {
 		agent_broker_free(ab);
 		snprintf(err, err_len, "out of memory");
 		return ERR_NOMEM;
@@ -115,6 +117,8 @@ void agent_broker_free(struct agent_broker *ab)
 		event_free(ab->tick_ev);
 	if (ab->sys_ev)
 		event_free(ab->sys_ev);
+	if (ab->throttle_ev)
+		event_free(ab->throttle_ev);
 	dbuf_deinit(&ab->scratch);
 	dbuf_deinit(&ab->scratch2);
 	free(ab);

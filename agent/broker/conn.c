@@ -48,6 +48,13 @@ void ab_conn_free(struct ab_conn *conn)
 		if (*pp)
 			*pp = conn->paused_next;
 	}
+	if (conn->throttled) {
+		struct ab_conn **pp = &ab->throttled;
+		while (*pp && *pp != conn)
+			pp = &(*pp)->throttled_next;
+		if (*pp)
+			*pp = conn->throttled_next;
+	}
 	conn_unlink(conn);
 	if (conn->bev)
 		bufferevent_free(conn->bev);
@@ -80,17 +87,20 @@ void ab_reap_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- output ------------------------------------------------------------------------------------------ */
 
+static void resume(struct ab_conn *conn);
+
 static void set_blocked(struct ab_conn *conn, bool blocked)
 {
 	if (conn->blocked == blocked || !conn->bev)
 		return;
 	conn->blocked = blocked;
-	/* A client whose output is stuck is not read either: its own publishes wait in TCP. */
+	/* A client whose output is stuck is not read either: its own publishes wait in TCP.  Blocking is called
+	 * from inside the engine (it only sets a flag there); unblocking only from the write callback. */
 	if (blocked)
 		bufferevent_disable(conn->bev, EV_READ);
-	else if (!conn->closing && !conn->paused)
-		net_bev_resume_read(conn->bev);
 	mqtt_broker_client_set_blocked(conn->ab->b, conn->c, blocked, ab_now_ms());
+	if (!blocked)
+		resume(conn);
 }
 
 static void write_bytes(struct ab_conn *conn, const uint8_t *p, size_t len)
@@ -195,7 +205,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 	struct agent_broker *ab = conn->ab;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	uint32_t max = mqtt_broker_packet_size_max(ab->b);
-	while (!conn->closing && conn->bev) {
+	while (!conn->closing && conn->bev && !conn->throttled && !conn->blocked) {
 		if (ab_store_backlogged(ab)) {
 			/* The disk is behind: stop taking new work until the writer catches up. */
 			bufferevent_disable(bev, EV_READ);
@@ -234,16 +244,54 @@ static void on_read(struct bufferevent *bev, void *arg)
 	}
 }
 
+static void resume(struct ab_conn *conn)
+{
+	if (conn->closing || conn->blocked || conn->paused || conn->throttled || !conn->bev)
+		return;
+	net_bev_resume_read(conn->bev);
+	on_read(conn->bev, conn); /* what already sits in the input buffer */
+}
+
 void ab_resume_paused(struct agent_broker *ab)
 {
 	while (ab->paused && !ab_store_backlogged(ab)) {
 		struct ab_conn *conn = ab->paused;
 		ab->paused = conn->paused_next;
 		conn->paused = false;
-		if (!conn->closing && !conn->blocked) {
-			net_bev_resume_read(conn->bev);
-			on_read(conn->bev, conn); /* what already sits in the input buffer */
-		}
+		resume(conn);
+	}
+}
+
+/* Backpressure from a receiver's queue to the publisher feeding it: a short pause, not a drop.  A receiver
+ * that never drains cannot hold publishers for long: the pause ends on a timer, and its queue then drops. */
+void ab_throttle(void *ctx, void *io)
+{
+	struct agent_broker *ab = ctx;
+	struct ab_conn *conn = io;
+	if (conn->throttled || conn->closing || !conn->bev)
+		return;
+	conn->throttled = true;
+	bufferevent_disable(conn->bev, EV_READ);
+	conn->throttled_next = ab->throttled;
+	ab->throttled = conn;
+	if (!event_pending(ab->throttle_ev, EV_TIMEOUT, NULL)) {
+		struct timeval tv = {0, AB_THROTTLE_MS * 1000};
+		event_add(ab->throttle_ev, &tv);
+	}
+}
+
+void ab_throttle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct agent_broker *ab = arg;
+	struct ab_conn *list = ab->throttled;
+	ab->throttled = NULL;
+	while (list) {
+		struct ab_conn *conn = list;
+		list = conn->throttled_next;
+		conn->throttled = false;
+		resume(conn);
 	}
 }
 

@@ -15,6 +15,7 @@
 #define AB_OUT_LOW (32u * 1024)     /* ... and at which it is released */
 #define AB_CLOSE_LINGER_S 5         /* time to flush a closing connection's output */
 #define AB_NAME_MAX 256
+#define AB_THROTTLE_MS 5            /* pause of a publisher whose messages fill a receiver's queue */
 
 struct ab_conn {
 	struct agent_broker *ab;
@@ -23,8 +24,9 @@ struct ab_conn {
 	struct ab_conn *next, *prev;    /* ab->conns */
 	struct ab_conn *reap_next;
 	struct ab_conn *paused_next;
+	struct ab_conn *throttled_next;
 	uint8_t kind;                   /* enum agent_listener_kind */
-	bool closing, reaping, paused, blocked;
+	bool closing, reaping, paused, blocked, throttled;
 	char *username;                 /* as authenticated (or the certificate identity); NULL: anonymous */
 	char peer[64];
 	char identity[AB_NAME_MAX];     /* TLS client certificate CN/SAN, "" when none */
@@ -69,6 +71,8 @@ struct agent_broker {
 	uint64_t submitted, committed;
 	struct ab_pending *pending_head, *pending_tail;
 	struct ab_conn *paused;          /* connections not read while the store catches up */
+	struct ab_conn *throttled;       /* publishers not read for a moment: a receiver's queue is filling */
+	struct event *throttle_ev;
 	struct dbuf scratch;             /* NUL-terminated copies for the store and ACL */
 	struct dbuf scratch2;
 	/* counters the engine does not keep */
@@ -88,6 +92,8 @@ void ab_reap_cb(evutil_socket_t fd, short what, void *arg);
 void ab_send(void *ctx, void *io, const struct mqtt_packet *pkt, uint8_t version, unsigned flags);
 void ab_close(void *ctx, void *io);
 void ab_resume_paused(struct agent_broker *ab);
+void ab_throttle(void *ctx, void *io);
+void ab_throttle_cb(evutil_socket_t fd, short what, void *arg);
 
 /* persist.c */
 void ab_store(void *ctx, const struct mqtt_store_op *op);

@@ -110,6 +110,9 @@ struct mqtt_broker_ops {
 	uint8_t (*authenticate)(void *ctx, void *io, struct mqtt_connect_info *info);
 	/* Optional: may this client do access on topic (or filter for SUBSCRIBE)?  NULL: yes. */
 	bool (*authorize)(void *ctx, void *io, enum mqtt_acl_access access, struct mqtt_bytes topic);
+	/* Optional: a message from this client was queued for a connected subscriber whose queue is over half
+	 * full.  The caller should stop reading this client for a moment (backpressure instead of drops). */
+	void (*throttle)(void *ctx, void *io);
 	/* Optional: every accepted PUBLISH (after aliases are resolved) before fan-out; a route may buffer it.
 	 * Return true when it issued store work that the acknowledgement must wait for. */
 	bool (*on_publish)(void *ctx, void *io, const struct mqtt_msg *msg);

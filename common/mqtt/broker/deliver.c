@@ -277,6 +277,9 @@ void bk_deliver(struct mqtt_broker *b, struct mqtt_session *s, struct mqtt_msg *
 		return;
 	}
 	bk_dlv_push(&s->queue, d);
+	if (s->client && !s->client->blocked &&
+	    (s->queue.count + s->inflight.count >= b->cfg.queue_msgs_max / 2 || s->queue_bytes >= b->cfg.queue_bytes_max / 2))
+		b->pressure = true;
 }
 
 void bk_session_resend(struct mqtt_broker *b, struct mqtt_session *s)

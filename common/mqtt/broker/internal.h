@@ -174,6 +174,7 @@ struct mqtt_broker {
 	uint64_t assigned_id_counter;
 	int64_t wall_minus_mono_ms;
 	uint64_t now_ms;
+	bool pressure;           /* set by deliver() when a connected receiver's queue is over half full */
 	uint64_t store_ops;      /* count of ops->store calls, to know whether an ack must wait */
 	/* fan-out scratch */
 	uint64_t match_epoch;

@@ -185,8 +185,11 @@ int bk_handle_publish(struct mqtt_broker *b, struct mqtt_client *c, struct mqtt_
 	m->origin = c->session;
 	uint64_t ops_before = b->store_ops;
 	bool wait = b->ops.on_publish && b->ops.on_publish(b->ctx, c->io, m);
+	b->pressure = false;
 	bk_fanout(b, m);
 	bk_msg_unref(m);
+	if (b->pressure && b->ops.throttle)
+		b->ops.throttle(b->ctx, c->io);
 	if (p->qos == 0)
 		return 0;
 	if (p->qos == 2) {

@@ -37,6 +37,8 @@ struct world {
 	unsigned op_count;
 	bool deny_write, deny_read, deny_sub;
 	const char *password; /* when set, the only accepted password */
+	void *throttled;      /* the last connection the engine asked to slow down */
+	unsigned throttle_count;
 };
 
 static struct world W;
@@ -93,11 +95,19 @@ static inline bool w_authz(void *ctx, void *io, enum mqtt_acl_access a, struct m
 		 (a == MQTT_ACL_SUBSCRIBE && W.deny_sub));
 }
 
+static inline void w_throttle(void *ctx, void *io)
+{
+	(void)ctx;
+	W.throttled = io;
+	W.throttle_count++;
+}
+
 static inline void world_init_cfg(const struct mqtt_broker_config *cfg)
 {
 	memset(&W, 0, sizeof W);
 	W.now = 1000;
-	struct mqtt_broker_ops ops = {w_send, w_close, w_store, w_auth, w_authz, NULL};
+	struct mqtt_broker_ops ops = {.send = w_send, .close = w_close, .store = w_store, .authenticate = w_auth,
+				      .authorize = w_authz, .throttle = w_throttle};
 	W.b = mqtt_broker_new(cfg, &ops, NULL, W.now, 1700000000000 + (int64_t)W.now);
 	assert_non_null(W.b);
 }

@@ -303,6 +303,33 @@ static void test_backpressure_queue_bound(void **state)
 	world_free();
 }
 
+/* A publisher whose messages fill a connected receiver's queue is asked to slow down; a blocked receiver
+ * (not reading at all) does not hold publishers back: its queue drops instead. */
+static void test_throttle(void **state)
+{
+	(void)state;
+	struct mqtt_broker_config cfg;
+	mqtt_broker_config_default(&cfg);
+	cfg.queue_msgs_max = 4;
+	cfg.inflight_max = 1;
+	world_init_cfg(&cfg);
+	struct fake_conn *s = connect_simple("s", MQTT_V311), *p = connect_simple("p", MQTT_V311);
+	subscribe(s, "t", 1);
+	publish(p, "t", "1", 1); /* sent, in flight */
+	publish(p, "t", "2", 1); /* queued: 2 of 4 */
+	assert_int_equal(W.throttle_count, 1);
+	assert_ptr_equal(W.throttled, p);
+	mqtt_broker_client_set_blocked(W.b, s->c, true, W.now);
+	publish(p, "t", "3", 1);
+	publish(p, "t", "4", 1);
+	publish(p, "t", "5", 1); /* 1 in flight + 3 queued: over the bound, dropped */
+	assert_int_equal(W.throttle_count, 1);
+	assert_int_equal(mqtt_broker_stats(W.b)->msgs_dropped, 1);
+	conn_drop(s);
+	conn_drop(p);
+	world_free();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -317,6 +344,7 @@ int main(void)
 		cmocka_unit_test(test_takeover),
 		cmocka_unit_test(test_timeouts),
 		cmocka_unit_test(test_backpressure_queue_bound),
+		cmocka_unit_test(test_throttle),
 	};
 	return cmocka_run_group_tests_name("mqtt_broker/flows", tests, NULL, NULL);
 }
