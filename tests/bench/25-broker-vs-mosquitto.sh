@@ -3,12 +3,12 @@
 # and the figures).  For each broker: QoS 0 and 1 x {1, 50} publishers x {1, 50} subscribers, 100-byte
 # payloads -- once flat out (throughput, loss) and once at a fixed rate both can carry (latency percentiles);
 # then RSS with 5,000 idle connections.  Prints figures; asserts nothing about speed.
-#   BENCH_COUNT (default 200000) messages per flat-out run; BENCH_RATE (default 20000) deliveries/s for latency.
+#   BENCH_COUNT (default 200000) messages per flat-out run; BENCH_RATE (default 5000) deliveries/s for latency.
 set -u
 b=${FERRY_BUILD:?}
 tool=$b/bench/bench_broker
 count=${BENCH_COUNT:-200000}
-rate=${BENCH_RATE:-20000}
+rate=${BENCH_RATE:-5000}
 idle=${BENCH_IDLE:-5000}
 tmp=$(mktemp -d /tmp/ferry-bench25-XXXXXX)
 pids=()
