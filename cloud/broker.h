@@ -34,6 +34,8 @@ struct broker_metrics {
 	_Atomic int64_t *fetch_parked, *produce_parked;
 };
 
+struct broker;
+
 /* A request waiting for something to happen on a partition (Fetch min_bytes, a Produce waiting for fsync). */
 struct broker_waiter {
 	TAILQ_ENTRY(broker_waiter) link;
