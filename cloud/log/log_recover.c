@@ -63,7 +63,7 @@ static int list_segments(const char *dir, int64_t **bases, size_t *count, bool *
 		(*bases)[(*count)++] = off;
 	}
 	closedir(d);
-	if (!rc)
+	if (!rc && *count)
 		qsort(*bases, *count, sizeof **bases, cmp_i64);
 	return rc;
 }

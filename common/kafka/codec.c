@@ -156,6 +156,7 @@ static void struct_init(const struct kafka_struct *s, uint8_t *obj)
 }
 
 void kafka_msg_init(const struct kafka_message *m, void *msg) { struct_init(m->root, msg); }
+void kafka_struct_init(const struct kafka_struct *s, void *obj) { struct_init(s, obj); }
 
 /* ---- decoding ------------------------------------------------------------------------------------------- */
 

@@ -40,6 +40,9 @@ size_t kafka_field_elem_size(const struct kafka_field *f);
 
 /* Fill msg (a struct of m's root type) with the schema defaults: what a field holds at versions that lack it. */
 void kafka_msg_init(const struct kafka_message *m, void *msg);
+/* The same for any generated struct, nested ones included: KAFKA_INIT(kafka_fetch_request_fetch_partition, &p). */
+void kafka_struct_init(const struct kafka_struct *s, void *obj);
+#define KAFKA_INIT(type, ptr) kafka_struct_init(&type##_desc, (struct type *)(ptr))
 
 /* Decode version `version` of m from buf[0..len) into msg.  Returns the bytes consumed, or ERR_MALFORMED
  * (truncated or inconsistent input; the buffer is a whole message), ERR_TOO_LARGE (arena full),

@@ -218,10 +218,18 @@ int kafka_response_decode(const uint8_t *buf, size_t len, int16_t api_key, int16
 					     correlation_id);
 	if (n < 0)
 		return n;
-	/* KIP-511: ErrorCode leads every ApiVersions response version; UNSUPPORTED_VERSION comes as v0. */
+	/* KIP-511: ErrorCode leads every ApiVersions response version; UNSUPPORTED_VERSION comes as v0.  Some
+	 * peers (librdkafka 2.0's mock cluster) answer in another shape: then keep just the error, so the caller
+	 * retries at a lower version as a client must anyway. */
 	if (api_key == KAFKA_API_API_VERSIONS && len - (size_t)n >= 2 &&
-	    (int16_t)(buf[n] << 8 | buf[n + 1]) == KAFKA_EC_UNSUPPORTED_VERSION)
-		api_version = 0;
+	    (int16_t)(buf[n] << 8 | buf[n + 1]) == KAFKA_EC_UNSUPPORTED_VERSION) {
+		int b = kafka_msg_decode(m, 0, buf + n, len - (size_t)n, resp, arena);
+		if (b < 0 || (size_t)n + (size_t)b != len) {
+			kafka_msg_init(m, resp);
+			resp->api_versions.error_code = KAFKA_EC_UNSUPPORTED_VERSION;
+		}
+		return 0;
+	}
 	int b = kafka_msg_decode(m, api_version, buf + n, len - (size_t)n, resp, arena);
 	if (b < 0)
 		return b;

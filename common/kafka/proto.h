@@ -101,7 +101,8 @@ int kafka_response_size(int16_t api_key, int16_t api_version, const void *body, 
 int kafka_request_decode(const uint8_t *buf, size_t len, struct kafka_request_header *h,
 			 union kafka_any_request *req, struct kafka_arena *arena);
 /* Decode a response frame body to the request (api_key, api_version) it answers.  An ApiVersions response
- * carrying UNSUPPORTED_VERSION is read as v0, which is how brokers send it (KIP-511). */
+ * carrying UNSUPPORTED_VERSION is read as v0, which is how brokers send it (KIP-511); when it is not v0-shaped
+ * only its error code is kept (api_keys empty): retry with a lower version. */
 int kafka_response_decode(const uint8_t *buf, size_t len, int16_t api_key, int16_t api_version,
 			  int32_t *correlation_id, union kafka_any_response *resp, struct kafka_arena *arena);
 

@@ -174,6 +174,10 @@ def emit(schema_dir, out_dir):
             else:
                 h.append("\t%s %s; /* %s */" % (ctype(f), fn, note))
         h.append("};\n")
+    h.append("/* Layout descriptors of every struct above, for kafka_struct_init() (see KAFKA_INIT). */")
+    for cname, fields in gen.structs:
+        h.append("extern const struct kafka_struct %s_desc;" % cname)
+    h.append("")
     for m in msgs:
         h.append("extern const struct kafka_message kafka_msg_%s_%s;" % (snake(m["api"]), m["kind"].lower()))
     for kind in ("Request", "Response"):
@@ -193,7 +197,7 @@ def emit(schema_dir, out_dir):
     c.append('#include "kafka/kafka_schema_gen.h"\n')
     for cname, fields in gen.structs:
         c.append("static const struct kafka_field %s_f[];" % cname)
-        c.append("static const struct kafka_struct %s_s;" % cname)
+
     c.append("")
     asserts = []
     for cname, fields in gen.structs:
@@ -208,19 +212,19 @@ def emit(schema_dir, out_dir):
             d = cdefault(f["type"], f.get("default"), nl <= nh)
             c.append('\t{ "%s", offsetof(struct %s, %s), KAFKA_T_%s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %dLL, %s },'
                      % (fn, cname, fn, typ, 1 if f["arr"] else 0, vl, vh, nl, nh, tl, th, fx,
-                        f.get("tag", -1), d, "&%s_s" % f["sub"] if f["sub"] else "NULL"))
+                        f.get("tag", -1), d, "&%s_desc" % f["sub"] if f["sub"] else "NULL"))
             if f["arr"]:
                 asserts.append("_Static_assert(offsetof(struct %s, %s.count) - offsetof(struct %s, %s) == "
                          "offsetof(struct kafka_array, count), \"array layout\");" % (cname, fn, cname, fn))
         if not fields:
             c.append("\t{ NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL },")
         c.append("};")
-        c.append('static const struct kafka_struct %s_s = { "%s", sizeof(struct %s), %d, %s_f };\n'
+        c.append('const struct kafka_struct %s_desc = { "%s", sizeof(struct %s), %d, %s_f };\n'
                  % (cname, cname, cname, len(fields), cname))
     c.extend(asserts)
     c.append("")
     for m in msgs:
-        c.append('const struct kafka_message kafka_msg_%s_%s = { "%s%s", %d, KAFKA_%s, %d, %d, %d, &%s_s };'
+        c.append('const struct kafka_message kafka_msg_%s_%s = { "%s%s", %d, KAFKA_%s, %d, %d, %d, &%s_desc };'
                  % (snake(m["api"]), m["kind"].lower(), m["api"], m["kind"], m["key"], m["kind"].upper(),
                     m["vlo"], m["vhi"], m["flex"], m["root"]))
     c.append("\nconst struct kafka_api_desc kafka_api_table[KAFKA_API_COUNT] = {")

@@ -67,10 +67,8 @@ static void fill_struct(const struct kafka_struct *s, uint8_t *obj, int ver, uin
 			arr.items = kafka_arena_alloc(a, (size_t)arr.count * es);
 			for (int32_t k = 0; k < arr.count; k++) {
 				uint8_t *el = (uint8_t *)arr.items + (size_t)k * es;
-				if (f->type == KAFKA_T_STRUCT) {
-					struct kafka_message tmp = { .root = f->sub };
-					kafka_msg_init(&tmp, el);
-				}
+				if (f->type == KAFKA_T_STRUCT)
+					kafka_struct_init(f->sub, el);
 				fill_value(f, el, ver, rng, a, false);
 			}
 		}
