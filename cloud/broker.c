@@ -20,6 +20,7 @@
 #include "cloud/partition/partition.h"
 #include "cloud/server/sasl.h"
 #include "cloud/server/server.h"
+#include "net/http_admin.h"
 #include "net/tls.h"
 #include "port.h"
 
@@ -214,6 +215,12 @@ static int64_t gauge_log_bytes(void *ctx) { return (int64_t)topics_total_bytes((
 static int64_t gauge_groups(void *ctx) { return group_count(((struct broker *)ctx)->groups); }
 static int64_t gauge_topics(void *ctx) { return (int64_t)topics_count(((struct broker *)ctx)->topics); }
 
+static bool healthy(void *arg, char *why, size_t why_len)
+{
+	struct broker *b = arg;
+	return !topics_failed(b->topics, why, why_len);
+}
+
 static void advertised(const struct cloud_listener *l, uint16_t bound_port, char *host, size_t host_len,
 		       uint16_t *port)
 {
@@ -376,12 +383,23 @@ int broker_open(struct broker *b, const struct cloud_config *cfg, struct event_b
 	b->last_flush_ms = b->last_retention_ms = broker_now_ms();
 	if ((rc = open_listeners(b)))
 		return rc;
+	if (cfg->admin_port) {
+		char err[256];
+		if ((rc = net_admin_new(&b->admin, base, cfg->admin_host, (uint16_t)cfg->admin_port, &b->metrics, healthy,
+					b, err, sizeof err))) {
+			log_error("admin HTTP on %s:%u: %s", cfg->admin_host, cfg->admin_port, err);
+			return rc;
+		}
+		log_info("admin HTTP on %s:%u (/metrics, /healthz)", cfg->admin_host, net_admin_port(b->admin));
+	}
 	broker_schedule(b);
 	return 0;
 }
 
 void broker_close(struct broker *b)
 {
+	if (b->admin)
+		net_admin_free(b->admin);
 	server_free(b->plain);
 	server_free(b->tls);
 	b->plain = b->tls = NULL;

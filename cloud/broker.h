@@ -22,6 +22,7 @@ struct server;
 struct topics;
 struct partition;
 struct sasl_users;
+struct net_admin;
 
 #define BROKER_API_SLOTS 64 /* api keys 0..63 get a latency histogram and a request counter */
 
@@ -53,6 +54,7 @@ struct broker {
 	struct offsets *offsets;
 	struct sasl_users *users;
 	struct server *plain, *tls;
+	struct net_admin *admin;   /* /metrics and /healthz */
 	struct metrics metrics;
 	struct broker_metrics m;
 	struct broker_waiters fetch_waiters, produce_waiters;

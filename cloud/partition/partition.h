@@ -121,5 +121,7 @@ int topics_flush(struct topics *t, size_t *flushed);
 /* Retention over every log. */
 void topics_retention(struct topics *t);
 uint64_t topics_total_bytes(const struct topics *t);
+/* The first partition whose log has failed (an fsync error), named in why; false when all are healthy. */
+bool topics_failed(const struct topics *t, char *why, size_t why_len);
 
 #endif

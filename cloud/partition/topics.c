@@ -323,3 +323,16 @@ uint64_t topics_total_bytes(const struct topics *t)
 			n += log_size_bytes(t->v[i]->partitions[k].log);
 	return n;
 }
+
+bool topics_failed(const struct topics *t, char *why, size_t why_len)
+{
+	for (size_t i = 0; i < t->count; i++)
+		for (uint32_t k = 0; k < t->v[i]->partition_count; k++) {
+			int rc = log_failed(t->v[i]->partitions[k].log);
+			if (rc) {
+				snprintf(why, why_len, "partition %.200s-%u: %s", t->v[i]->name, k, err_str(rc));
+				return true;
+			}
+		}
+	return false;
+}

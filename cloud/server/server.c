@@ -25,6 +25,7 @@
 #include "cloud/group/group.h"
 #include "cloud/server/conn.h"
 #include "cloud/server/sasl.h"
+#include "net/bev.h"
 #include "net/tls.h"
 #include "port.h"
 
@@ -300,12 +301,8 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
 			framing_error(c, b->m.closed_oversize, "frame over the request size limit", size);
 			return;
 		}
-		if (evbuffer_get_length(in) < 4 + (size_t)size) {
-			/* Let libevent buffer up to this frame, no further. */
-			bufferevent_setwatermark(bev, EV_READ, 4 + (size_t)size, 4 + (size_t)size);
-			return;
-		}
-		bufferevent_setwatermark(bev, EV_READ, 0, b->cfg->request_bytes_max + 4);
+		if (evbuffer_get_length(in) < 4 + (size_t)size)
+			return; /* the size is within the limit; wait for the rest */
 		struct kreq *r = request_new(c, (size_t)size);
 		if (!r) {
 			framing_error(c, b->m.closed_malformed, "out of memory for a request", size);
@@ -399,7 +396,6 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	metric_add(b->m.conn_accepted, 1);
 	metric_add(b->m.conn_open, 1);
 	bufferevent_setcb(bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
-	bufferevent_setwatermark(bev, EV_READ, 0, b->cfg->request_bytes_max + 4);
 	bufferevent_setwatermark(bev, EV_WRITE, OUTPUT_PAUSE_BYTES / 2, 0);
 	net_bev_resume_read(bev);
 	bufferevent_enable(bev, EV_WRITE);

@@ -163,6 +163,17 @@ def main():
         metadata(c, b"raw")
         log = broker.tail(100)
         assert "CRC mismatch" in log and "over the request size limit" in log, log
+        # Each refusal is counted on /metrics; /healthz answers.
+        import urllib.request
+        base = "http://127.0.0.1:%d" % broker.admin_port
+        metrics = urllib.request.urlopen(base + "/metrics", timeout=5).read().decode()
+        want = ['ferry_cloud_batches_crc_rejected_total 1', 'ferry_cloud_connections_closed_total{reason="oversize"} 1',
+                'ferry_cloud_connections_closed_total{reason="malformed"} 1',
+                'ferry_cloud_topic_records_in_total{topic="raw"} 7', 'ferry_cloud_requests_total{api="Produce"} 8']
+        for w in want:
+            assert w in metrics, "missing from /metrics: %s" % w
+        assert 'ferry_cloud_request_seconds_bucket{api="Fetch"' in metrics
+        assert urllib.request.urlopen(base + "/healthz", timeout=5).status == 200
         print("34-cloud-protocol: ok")
     except AssertionError:
         print(broker.tail(40))
