@@ -307,9 +307,15 @@ static int scram_final(struct sasl_session *s, const struct sasl_users *users, c
 	const char *r = memchr(in, ',', without_proof);
 	if (!r || (size_t)(r - in - 2) != cbl || memcmp(in + 2, cb64, cbl))
 		return fail(s, why, why_len, "SCRAM: channel binding mismatch");
+	/* The nonce must end with ours.  Kafka's broker checks only that (ScramSaslServer: endsWith), and
+	 * librdkafka before 2.2 sends the client nonce twice, so an exact match would lock those clients out.
+	 * The nonce as sent is part of the AuthMessage the proof covers, so this costs no security. */
 	size_t nl = strlen(s->nonce);
-	if ((size_t)(in + without_proof - r) < 3 + nl || memcmp(r, ",r=", 3) || memcmp(r + 3, s->nonce, nl) ||
-	    (r + 3 + nl != in + without_proof && r[3 + nl] != ','))
+	if ((size_t)(in + without_proof - r) < 3 || memcmp(r, ",r=", 3))
+		return fail(s, why, why_len, "SCRAM: nonce mismatch");
+	const char *nv = r + 3, *nv_end = memchr(nv, ',', (size_t)(in + without_proof - nv));
+	size_t nv_len = (size_t)((nv_end ? nv_end : in + without_proof) - nv);
+	if (nv_len < nl || memcmp(nv + nv_len - nl, s->nonce, nl))
 		return fail(s, why, why_len, "SCRAM: nonce mismatch");
 	const mbedtls_md_info_t *md = mech_md(s->mech);
 	size_t hl = mbedtls_md_get_size(md);
