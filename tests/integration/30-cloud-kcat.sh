@@ -46,8 +46,22 @@ first=$(timeout 30 kcat -b 127.0.0.1:$port -C -t squeezed -o 1234 -c 1 -e -q)
 end=$(timeout 10 kcat -b 127.0.0.1:$port -Q -t plain:0:-1 | awk '{print $NF}')
 [ "$end" = "5000" ] || fail "ListOffsets latest: $end"
 
+# ferryctl: create, list with offsets, a group's lag, delete.
+ctl() { "$b/ferryctl" -b 127.0.0.1:$port "$@"; }
+ctl create three -p 3 | grep -q "created three with 3 partitions" || fail "ferryctl create"
+ctl create three -p 3 >/dev/null 2>&1 && fail "ferryctl create of an existing topic succeeded"
+seq 1 90 | sed 's/^/k/' | timeout 20 kcat -b 127.0.0.1:$port -P -t three -K: 2>/dev/null || fail "produce three"
+[ "$(ctl topics | awk '$1=="three" {n+=$5} END {print n}')" = 90 ] || fail "ferryctl topics: $(ctl topics)"
+timeout 30 kcat -b 127.0.0.1:$port -G lagging plain -o beginning -c 4000 -q -X auto.commit.interval.ms=100 \
+  >/dev/null 2>&1
+lag=$(ctl groups | awk '$1=="plain" {print $5}')
+[ -n "$lag" ] && [ "$lag" -le 1000 ] && [ "$lag" -ge 900 ] || fail "ferryctl groups lag '$lag': $(ctl groups)"
+ctl delete three | grep -q "deleted three" || fail "ferryctl delete"
+ctl topics | grep -q "^three " && fail "three still listed"
+
 stop
 start
 check plain plain
 check squeezed lz4
+ctl groups | grep -q "group lagging" || fail "group offsets lost in the restart"
 echo "30-cloud-kcat: ok"
