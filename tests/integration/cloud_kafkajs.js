@@ -18,6 +18,27 @@ async function main() {
   await admin.createTopics({ topics: [{ topic: 'js', numPartitions: 2 }] });
   await admin.disconnect();
 
+  // The group first (both members assigned a partition), then the records, so that both members read.
+  const seen = new Map();
+  const members = new Set();
+  const assigned = new Set();
+  const consumers = [0, 1].map(() => kafka.consumer({ groupId: 'g-js', sessionTimeout: 6000, heartbeatInterval: 500 }));
+  for (const [i, c] of consumers.entries()) {
+    c.on(c.events.GROUP_JOIN, (e) => {
+      const a = e.payload.memberAssignment.js || [];
+      if (a.length) assigned.add(i); else assigned.delete(i);
+    });
+    await c.connect();
+    await c.subscribe({ topic: 'js', fromBeginning: true });
+    await c.run({ eachMessage: async ({ partition, message }) => {
+      seen.set(message.value.toString(), partition);
+      members.add(i);
+    } });
+  }
+  const joined = Date.now() + 30000;
+  while (assigned.size < 2 && Date.now() < joined) await new Promise((r) => setTimeout(r, 100));
+  if (assigned.size < 2) throw new Error('the two members were not both assigned partitions');
+
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   for (let b = 0; b < N; b += 100) {
@@ -27,17 +48,6 @@ async function main() {
   }
   await producer.disconnect();
 
-  const seen = new Map();
-  const members = new Set();
-  const consumers = [0, 1].map((i) => kafka.consumer({ groupId: 'g-js', sessionTimeout: 6000, heartbeatInterval: 500 }));
-  for (const [i, c] of consumers.entries()) {
-    await c.connect();
-    await c.subscribe({ topic: 'js', fromBeginning: true });
-    await c.run({ eachMessage: async ({ partition, message }) => {
-      seen.set(message.value.toString(), partition);
-      members.add(i);
-    } });
-  }
   const deadline = Date.now() + 60000;
   while (seen.size < N && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   for (const c of consumers) await c.disconnect();
