@@ -60,6 +60,7 @@ struct raft_file {
 	struct raft_entry *boot_ents; /* views for load() */
 	bool hs_dirty, dir_dirty, fd_dirty, failed, void_log, images_live;
 	struct dbuf wb;
+	size_t segment_bytes;
 };
 
 static int path_of(const struct raft_file *f, const char *name, char *out)
@@ -276,11 +277,17 @@ static int scan_segment(struct raft_file *f, unsigned si, size_t len, uint64_t *
 		rbuf_init(&r, p + off + REC_HEADER_SIZE, rlen);
 		uint64_t index = rbuf_u64(&r), term = rbuf_u64(&r);
 		uint8_t type = rbuf_u8(&r);
-		if (index != expect || term == 0 || type > RAFT_ENTRY_NOOP)
-			return ERR_CORRUPT; /* a checksummed record that does not fit: not a torn write */
+		/* A sound record that does not continue the log: in the last segment, the remains of an unsynced
+		 * overwrite (a truncation that did not reach the disk, then new records over old ones); the caller
+		 * treats it as the tail, and anywhere else as corruption. */
+		bool fits = index == expect && term != 0 && type <= RAFT_ENTRY_NOOP;
+		if (fits && index > f->snap.index && !f->void_log)
+			fits = index == last_index(f) + 1 && (f->n == 0 || term >= f->pos[f->n - 1].term);
+		if (!fits) {
+			*torn = true;
+			break;
+		}
 		if (index > f->snap.index && !f->void_log) {
-			if (index != last_index(f) + 1 || (f->n && term < f->pos[f->n - 1].term))
-				return ERR_CORRUPT;
 			int rc = push_pos(f, term, si, off);
 			if (rc)
 				return rc;
@@ -327,7 +334,7 @@ static int load_log(struct raft_file *f)
 		size_t len = 0;
 		struct seg *sg = &f->segs[f->seg_count++];
 		sg->first = firsts[i];
-		if ((rc = read_file(path, (size_t)RAFT_FILE_SEGMENT_BYTES + REC_SIZE_MAX + 64, &sg->image, &len)))
+		if ((rc = read_file(path, (size_t)RAFT_FILE_SEGMENT_BYTES_MAX + REC_SIZE_MAX + 64, &sg->image, &len)))
 			break;
 		bool torn;
 		uint64_t end;
@@ -397,14 +404,19 @@ static void drop_images(struct raft_file *f)
 	f->images_live = false;
 }
 
-/* Delete segments [from, seg_count). */
+/* Delete segments [from, seg_count).  The deletions are made durable at once: were they undone by a crash
+ * after we wrote new records into an earlier segment, the old segments would come back after a segment that
+ * no longer leads to them, which recovery must call corruption. */
 static int drop_segments_from(struct raft_file *f, unsigned from)
 {
 	int rc = 0;
-	if (from < f->seg_count)
-		close_fd(f);
+	if (from >= f->seg_count)
+		return 0;
+	close_fd(f);
 	while (f->seg_count > from && !rc)
 		rc = unlink_segment(f, f->segs[--f->seg_count].first);
+	if (!rc)
+		rc = port_sync_dir(f->dir);
 	return rc;
 }
 
@@ -416,8 +428,12 @@ static int truncate_from(struct raft_file *f, uint64_t index)
 		return rc;
 	if (f->fd < 0 && (rc = open_last(f)))
 		return rc;
+	/* Durable before anything is written over it: a truncation lost in a crash would leave old records
+	 * after new ones, which can look like a sound log that no leader ever had (Log Matching, Raft §5.3). */
 	if (port_sys.ftruncate(f->fd, (off_t)p.off) != 0)
 		return ERR_IO;
+	if ((rc = port_sync_fd(f->fd, PORT_SYNC_FULL)))
+		return rc;
 	struct seg *sg = &f->segs[p.seg];
 	sg->end = p.off;
 	sg->last = index - 1;
@@ -482,7 +498,7 @@ static int file_append(struct raft_storage *s, const struct raft_entry *ents, si
 		if (e->len > RAFT_ENTRY_DATA_MAX || (k && e->index != ents[k - 1].index + 1))
 			return ERR_INVAL;
 		struct seg *sg = f->seg_count ? &f->segs[f->seg_count - 1] : NULL;
-		if (!sg || f->fd < 0 || sg->last + 1 != e->index || sg->end >= RAFT_FILE_SEGMENT_BYTES) {
+		if (!sg || f->fd < 0 || sg->last + 1 != e->index || sg->end >= f->segment_bytes) {
 			if ((rc = roll(f, e->index)))
 				goto fail;
 			sg = &f->segs[f->seg_count - 1];
@@ -662,6 +678,13 @@ static int build_boot_entries(struct raft_file *f)
 
 int raft_file_open(const char *dir, struct raft_storage **out)
 {
+	return raft_file_open_opts(dir, RAFT_FILE_SEGMENT_BYTES, out);
+}
+
+int raft_file_open_opts(const char *dir, size_t segment_bytes, struct raft_storage **out)
+{
+	if (segment_bytes < 64 || segment_bytes > RAFT_FILE_SEGMENT_BYTES_MAX)
+		return ERR_INVAL;
 	struct raft_file *f = calloc(1, sizeof *f);
 	if (!f)
 		return ERR_NOMEM;
@@ -669,6 +692,7 @@ int raft_file_open(const char *dir, struct raft_storage **out)
 	                             file_destroy};
 	f->fd = -1;
 	f->images_live = true;
+	f->segment_bytes = segment_bytes;
 	dbuf_init(&f->wb, REC_HEADER_SIZE + REC_SIZE_MAX);
 	int rc = 0;
 	if (strlen(dir) >= PATH_LEN_MAX - 32) {
