@@ -9,7 +9,7 @@
 
 #include "sim.h"
 
-static uint64_t liveness_max_ms, liveness_sum_ms, commits_sum;
+static uint64_t liveness_max_ms, liveness_sum_ms, commits_sum, liveness_max_seed;
 
 static int run(uint64_t seed, int verbose, unsigned *pass, unsigned *fail)
 {
@@ -19,8 +19,10 @@ static int run(uint64_t seed, int verbose, unsigned *pass, unsigned *fail)
 		(*pass)++;
 		liveness_sum_ms += res.liveness_ms;
 		commits_sum += res.commits;
-		if (res.liveness_ms > liveness_max_ms)
+		if (res.liveness_ms > liveness_max_ms) {
 			liveness_max_ms = res.liveness_ms;
+			liveness_max_seed = seed;
+		}
 		if (verbose)
 			printf("sim: seed %llu ok: %llu committed, %llu elections, %llu crashes, %llu snapshots installed, "
 			       "%llu reads, liveness %llu ms\n", (unsigned long long)seed, (unsigned long long)res.commits,
@@ -93,9 +95,9 @@ int main(int argc, char **argv)
 	for (uint64_t i = 0; i < seeds; i++)
 		run(start + i, verbose, &pass, &fail);
 	if (pass && (seeds || regress))
-		printf("sim: liveness after heal: mean %llu ms, max %llu ms; %llu entries committed in all\n",
+		printf("sim: liveness after heal: mean %llu ms, max %llu ms (seed %llu); %llu entries committed in all\n",
 		       (unsigned long long)(liveness_sum_ms / pass), (unsigned long long)liveness_max_ms,
-		       (unsigned long long)commits_sum);
+		       (unsigned long long)liveness_max_seed, (unsigned long long)commits_sum);
 	printf("sim: %u passed, %u failed\n", pass, fail);
 	return fail ? 1 : 0;
 }
