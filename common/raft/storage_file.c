@@ -1,5 +1,7 @@
 /* File storage for Raft: a directory holding
- *   hardstate        [magic "FRHS"][u8 version][u64 term][u32 vote][u64 commit][u32 crc32c]
+ *   hardstate        two 64-byte slots, written in turn in place (one fdatasync, no rename), each
+ *                    [magic "FRHS"][u8 version][u64 seq][u64 term][u32 vote][u64 commit][u32 crc32c];
+ *                    the valid slot with the higher seq wins, so a torn write falls back to the previous one
  *   snapshot         [magic "FRSN"][u8 version][u64 index][u64 term][conf][u32 len][data][u32 crc32c]
  *   log-<20 digits>  segments named by their first index: [magic "FRLG"][u8 version][u64 first][u32 crc32c]
  *                    then records [u32 len][u32 crc32c of payload][payload: u64 index, u64 term, u8 type, data]
@@ -29,7 +31,8 @@
 #define REC_HEADER_SIZE 8
 #define REC_FIXED_SIZE 17
 #define REC_SIZE_MAX (REC_FIXED_SIZE + (size_t)RAFT_ENTRY_DATA_MAX)
-#define HS_SIZE 29
+#define HS_SIZE 37
+#define HS_SLOT 64
 #define PATH_LEN_MAX 4096
 
 struct seg {
@@ -59,6 +62,8 @@ struct raft_file {
 	struct raft_hard_state hs;
 	struct raft_entry *boot_ents; /* views for load() */
 	bool hs_dirty, dir_dirty, fd_dirty, failed, void_log, images_live;
+	int hs_fd;
+	uint64_t hs_seq;
 	struct dbuf wb;
 	size_t segment_bytes;
 };
@@ -110,32 +115,67 @@ out:
 	return rc;
 }
 
+static bool parse_slot(const uint8_t *p, uint64_t *seq, struct raft_hard_state *hs, bool *bad_version)
+{
+	struct rbuf r;
+	rbuf_init(&r, p, HS_SIZE);
+	uint32_t magic = rbuf_u32(&r);
+	uint8_t version = rbuf_u8(&r);
+	*seq = rbuf_u64(&r);
+	hs->term = rbuf_u64(&r);
+	hs->vote = rbuf_u32(&r);
+	hs->commit = rbuf_u64(&r);
+	uint32_t crc = rbuf_u32(&r);
+	if (r.err || magic != HS_MAGIC || crc != crc32c(0, p, HS_SIZE - 4))
+		return false;
+	if (version != RAFT_STORAGE_VERSION) {
+		*bad_version = true;
+		return false;
+	}
+	return true;
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
 static int load_hard_state(struct raft_file *f)
 {
 	char path[PATH_LEN_MAX];
-	uint8_t *buf;
-	size_t len;
 	int rc = path_of(f, "hardstate", path);
 	if (rc)
 		return rc;
-	rc = read_file(path, 64, &buf, &len);
-	if (rc == ERR_NOT_FOUND)
-		return 0;
-	if (rc)
+	bool existed = access(path, F_OK) == 0;
+	f->hs_fd = port_sys.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (f->hs_fd < 0)
+		return ERR_IO;
+	if (!existed)
+		f->dir_dirty = true;
+	uint8_t buf[2 * HS_SLOT] = {0};
+	size_t got = 0;
+	rc = port_pread_all(f->hs_fd, buf, sizeof buf, 0, &got);
+	if (rc && rc != ERR_AGAIN)
 		return rc;
-	struct rbuf r;
-	rbuf_init(&r, buf, len);
-	uint32_t magic = rbuf_u32(&r);
-	uint8_t version = rbuf_u8(&r);
-	f->hs.term = rbuf_u64(&r);
-	f->hs.vote = rbuf_u32(&r);
-	f->hs.commit = rbuf_u64(&r);
-	uint32_t crc = rbuf_u32(&r);
-	if (r.err || magic != HS_MAGIC || len != HS_SIZE || crc != crc32c(0, buf, HS_SIZE - 4))
-		rc = ERR_CORRUPT;
-	else if (version != RAFT_STORAGE_VERSION)
+	bool bad_version = false, found = false;
+	for (unsigned i = 0; i < 2; i++) {
+		uint64_t seq;
+		struct raft_hard_state hs;
+		if (parse_slot(buf + i * HS_SLOT, &seq, &hs, &bad_version) && (!found || seq > f->hs_seq)) {
+			f->hs = hs;
+			f->hs_seq = seq;
+			found = true;
+		}
+	}
+	rc = 0;
+	if (bad_version && !found)
 		rc = ERR_RAFT_BAD_VERSION;
-	free(buf);
+	/* Nothing valid: fine for a file never written or whose first write tore (slot 1 untouched), not else. */
+	else if (!found && got > 0 && !all_zero(buf + HS_SLOT, HS_SLOT) && !all_zero(buf, HS_SLOT))
+		rc = ERR_CORRUPT;
 	if (rc)
 		log_error("raft: %s: %s", path, err_str(rc));
 	return rc;
@@ -609,19 +649,22 @@ static int file_sync(struct raft_storage *s)
 		rc = port_sync_dir(f->dir);
 	if (!rc && f->hs_dirty) {
 		/* After the log: a durable commit index never points past the durable log. */
-		uint8_t buf[HS_SIZE];
+		uint8_t buf[HS_SLOT] = {0};
+		uint64_t seq = f->hs_seq + 1;
 		struct wbuf w;
 		wbuf_init(&w, buf, sizeof buf);
 		wbuf_u32(&w, HS_MAGIC);
 		wbuf_u8(&w, RAFT_STORAGE_VERSION);
+		wbuf_u64(&w, seq);
 		wbuf_u64(&w, f->hs.term);
 		wbuf_u32(&w, f->hs.vote);
 		wbuf_u64(&w, f->hs.commit);
 		wbuf_u32(&w, crc32c(0, buf, w.len));
-		char path[PATH_LEN_MAX];
-		rc = path_of(f, "hardstate", path);
+		rc = port_pwrite_all(f->hs_fd, buf, sizeof buf, (off_t)(seq % 2) * HS_SLOT);
 		if (!rc)
-			rc = port_write_file_atomic(path, buf, w.len);
+			rc = port_sync_fd(f->hs_fd, PORT_SYNC_DATA);
+		if (!rc)
+			f->hs_seq = seq;
 	}
 	if (rc) {
 		f->failed = true; /* fsync failed: unsynced data may be gone even if a retry succeeds */
@@ -650,6 +693,8 @@ static void file_destroy(struct raft_storage *s)
 	struct raft_file *f = (struct raft_file *)s;
 	drop_images(f);
 	close_fd(f);
+	if (f->hs_fd >= 0)
+		close(f->hs_fd);
 	free(f->segs);
 	free(f->pos);
 	dbuf_deinit(&f->wb);
@@ -691,6 +736,7 @@ int raft_file_open_opts(const char *dir, size_t segment_bytes, struct raft_stora
 	f->s = (struct raft_storage){file_load, file_save_snapshot, file_append, file_set_hard_state, file_sync,
 	                             file_destroy};
 	f->fd = -1;
+	f->hs_fd = -1;
 	f->images_live = true;
 	f->segment_bytes = segment_bytes;
 	dbuf_init(&f->wb, REC_HEADER_SIZE + REC_SIZE_MAX);

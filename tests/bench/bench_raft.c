@@ -162,9 +162,63 @@ static void bench_reelection(void)
 	free(v);
 }
 
+/* A single voter on the file storage: what an fsync per ready costs, alone and with 64 proposals per ready. */
+static void bench_file(void)
+{
+	char dir[] = "/tmp/ferry-bench-raft-XXXXXX";
+	if (!mkdtemp(dir))
+		return;
+	struct raft_storage *st;
+	struct raft_boot boot;
+	if (raft_file_open(dir, &st) || st->load(st, &boot))
+		return;
+	boot.snap.conf = (struct raft_conf){.voter_count = 1, .voters = {1}};
+	struct raft_config cfg;
+	raft_config_default(&cfg);
+	cfg.id = 1;
+	struct raft *r;
+	if (raft_new(&cfg, &boot, &r))
+		return;
+	raft_campaign(r);
+	uint8_t payload[100];
+	memset(payload, 'y', sizeof payload);
+	for (unsigned batch = 1; batch <= 64; batch *= 64) {
+		const unsigned rounds = batch == 1 ? 300 : 100;
+		uint64_t *lat = malloc(rounds * sizeof *lat), t0 = now_ns(), commits = 0;
+		for (unsigned i = 0; i < rounds; i++) {
+			uint64_t a = now_ns();
+			for (unsigned j = 0; j < batch; j++)
+				raft_propose(r, payload, sizeof payload, NULL);
+			while (raft_has_ready(r)) {
+				struct raft_ready rd;
+				raft_ready(r, &rd);
+				if (raft_storage_persist(st, &rd) != 0) {
+					printf("raft file storage: persist failed\n");
+					return;
+				}
+				commits += rd.committed_count;
+				raft_advance(r, &rd);
+			}
+			lat[i] = now_ns() - a;
+		}
+		uint64_t t1 = now_ns(), p50 = pct(lat, rounds, 0.5), p99 = pct(lat, rounds, 0.99);
+		printf("raft file storage (%s), single voter, %u proposal%s per ready: %.0f commits/s, per ready "
+		       "p50 %.2f ms p99 %.2f ms (two fdatasyncs each: log, hard state)\n", dir, batch, batch == 1 ? "" : "s",
+		       (double)commits * 1e9 / (double)(t1 - t0), (double)p50 / 1e6, (double)p99 / 1e6);
+		free(lat);
+	}
+	raft_free(r);
+	st->destroy(st);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		printf("raft file storage: could not remove %s\n", dir);
+}
+
 int main(void)
 {
 	bench_zero_latency();
 	bench_reelection();
+	bench_file();
 	return 0;
 }
