@@ -91,23 +91,40 @@ void kafka_record_iter_init(struct kafka_record_iter *it, const struct kafka_bat
 	it->index = 0;
 }
 
-/* Zigzag varints, with the one-byte case inline: record fields are mostly small (base/rw.c does the rest). */
+/* Zigzag varints with the one- and two-byte cases inline (record fields are mostly small); base/rw.c does the
+ * rest, with its overlong and overflow checks. */
+static inline bool short_varint(struct rbuf *r, uint32_t *v)
+{
+	if (r->err || r->len - r->pos < 2)
+		return false;
+	const uint8_t *b = r->p + r->pos;
+	if (b[0] < 0x80) {
+		*v = b[0];
+		r->pos += 1;
+		return true;
+	}
+	if (b[1] < 0x80) {
+		*v = (uint32_t)(b[0] & 0x7f) | (uint32_t)b[1] << 7;
+		r->pos += 2;
+		return true;
+	}
+	return false;
+}
+
 static inline int32_t vint(struct rbuf *r)
 {
-	if (r->err == 0 && r->pos < r->len && r->p[r->pos] < 0x80)
-		return unzigzag32(r->p[r->pos++]);
-	return rbuf_varint(r);
+	uint32_t v;
+	return short_varint(r, &v) ? unzigzag32(v) : rbuf_varint(r);
 }
 
 static inline int64_t vlong(struct rbuf *r)
 {
-	if (r->err == 0 && r->pos < r->len && r->p[r->pos] < 0x80)
-		return unzigzag64(r->p[r->pos++]);
-	return rbuf_varlong(r);
+	uint32_t v;
+	return short_varint(r, &v) ? unzigzag64(v) : rbuf_varlong(r);
 }
 
 /* A varint length: -1 for null, else at most what remains. */
-static int32_t var_len(struct rbuf *r, bool can_null)
+static inline int32_t var_len(struct rbuf *r, bool can_null)
 {
 	int32_t n = vint(r);
 	if (r->err)
@@ -119,14 +136,14 @@ static int32_t var_len(struct rbuf *r, bool can_null)
 	return n;
 }
 
-static struct kafka_bytes var_bytes(struct rbuf *r, bool can_null)
+static inline struct kafka_bytes var_bytes(struct rbuf *r, bool can_null)
 {
 	int32_t n = var_len(r, can_null);
 	const uint8_t *p = n > 0 ? rbuf_view(r, (size_t)n) : (const uint8_t *)"";
 	return (struct kafka_bytes){ n < 0 ? NULL : p, n };
 }
 
-static void parse_header(struct rbuf *r, struct kafka_record_header *h)
+static inline void parse_header(struct rbuf *r, struct kafka_record_header *h)
 {
 	struct kafka_bytes k = var_bytes(r, false); /* header keys are never null */
 	h->key = (struct kafka_str){ (const char *)k.p, k.len };

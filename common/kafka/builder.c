@@ -27,15 +27,20 @@ void kafka_batch_builder_init(struct kafka_batch_builder *bb, int compression, u
 		wbuf_init(&bb->rec, out + KAFKA_BATCH_HEADER_SIZE, out_cap - KAFKA_BATCH_HEADER_SIZE);
 }
 
-/* Zigzag varint sizes and writes with the one-byte case inline (-64..63): most record fields. */
-static inline size_t vsize(int64_t v) { return v >= -64 && v <= 63 ? 1 : varlong_size(v); }
+/* Zigzag varint sizes and writes with the one- and two-byte cases inline (-8192..8191): most record fields. */
+static inline size_t vsize(int64_t v) { return v >= -64 && v <= 63 ? 1 : v >= -8192 && v <= 8191 ? 2 : varlong_size(v); }
 
 static inline void put_vint(struct wbuf *w, int64_t v)
 {
-	if (v >= -64 && v <= 63 && w->err == 0 && w->len < w->cap)
-		w->p[w->len++] = (uint8_t)zigzag64(v);
-	else
+	uint64_t z = zigzag64(v);
+	if (z < 0x80 && w->err == 0 && w->cap - w->len >= 1) {
+		w->p[w->len++] = (uint8_t)z;
+	} else if (z < 0x4000 && w->err == 0 && w->cap - w->len >= 2) {
+		w->p[w->len++] = (uint8_t)(z | 0x80);
+		w->p[w->len++] = (uint8_t)(z >> 7);
+	} else {
 		wbuf_varlong(w, v);
+	}
 }
 
 static size_t bytes_size(int32_t len) { return vsize(len) + (len > 0 ? (size_t)len : 0); }
