@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "kafka/batch.h"
 #include "kafka/proto.h"
@@ -133,8 +135,91 @@ static void test_golden_frames(void **state)
 	       sizeof golden_frames / sizeof golden_frames[0], flexible, produced, lz4_produced, fetched);
 }
 
+/* The guard-page trick (picohttpparser's test.c): each frame, and every prefix of it, is placed so that its last
+ * byte is the last one before a PROT_NONE page; a decoder reading one byte too far faults, sanitizers or not. */
+static void test_guard_page(void **state)
+{
+	(void)state;
+	long page = sysconf(_SC_PAGESIZE);
+	size_t span = (size_t)page * 8; /* room for the largest frame (16 KB) */
+	uint8_t *region = mmap(NULL, span + (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(region != MAP_FAILED);
+	assert_int_equal(mprotect(region + span, (size_t)page, PROT_NONE), 0);
+	size_t decodes = 0;
+	for (size_t i = 0; i < sizeof golden_frames / sizeof golden_frames[0]; i++) {
+		const struct golden_frame *g = &golden_frames[i];
+		size_t body = g->len - 4;
+		assert_true(body <= span);
+		for (size_t cut = 0; cut <= body; cut++) {
+			uint8_t *at = region + span - cut;
+			memcpy(at, g->bytes + 4, cut);
+			struct kafka_arena a;
+			kafka_arena_init(&a, arena_mem, sizeof arena_mem);
+			int rc;
+			if (g->dir == 'C') {
+				struct kafka_request_header h;
+				union kafka_any_request req;
+				rc = kafka_request_decode(at, cut, &h, &req, &a);
+			} else {
+				union kafka_any_response resp;
+				int32_t corr;
+				rc = kafka_response_decode(at, cut, g->api_key, g->api_version, &corr, &resp, &a);
+			}
+			/* Only the whole frame decodes (a prefix may pass as the peer's non-KIP-511 ApiVersions answer). */
+			if (cut < body && rc == 0)
+				assert_int_equal(g->api_key, KAFKA_API_API_VERSIONS);
+			if (cut == body)
+				assert_int_equal(rc, 0);
+			decodes++;
+		}
+	}
+	/* Record batches at the guard: kcat's lz4 batch from the golden Produce, cut everywhere. */
+	for (size_t i = 0; i < sizeof golden_frames / sizeof golden_frames[0]; i++) {
+		const struct golden_frame *g = &golden_frames[i];
+		if (g->dir != 'C' || g->api_key != KAFKA_API_PRODUCE)
+			continue;
+		struct kafka_request_header h;
+		union kafka_any_request req;
+		struct kafka_arena a;
+		kafka_arena_init(&a, arena_mem, sizeof arena_mem);
+		assert_int_equal(kafka_request_decode(g->bytes + 4, g->len - 4, &h, &req, &a), 0);
+		struct kafka_bytes recs = req.produce.topic_data.items[0].partition_data.items[0].records;
+		for (int32_t cut = 0; cut <= recs.len; cut++) {
+			uint8_t *at = region + span - cut;
+			memcpy(at, recs.p, (size_t)cut);
+			struct kafka_batch b;
+			int n = kafka_batch_parse(at, (size_t)cut, (size_t)cut, &b);
+			if (cut < recs.len) {
+				assert_true(n < 0);
+				/* A batch whose records section is cut short still must not over-read when walked. */
+				continue;
+			}
+			assert_int_equal(n, recs.len);
+			const uint8_t *r;
+			size_t rlen;
+			assert_int_equal(kafka_batch_records(&b, plain, sizeof plain, &r, &rlen), 0);
+			/* The lz4 records section itself at the guard, every prefix: only the whole frame decodes. */
+			static uint8_t frame[1 << 14];
+			size_t flen = b.records_len;
+			assert_true(flen <= sizeof frame);
+			memcpy(frame, b.records, flen);
+			for (size_t rc = 0; kafka_batch_compression(&b) == KAFKA_COMPRESSION_LZ4 && rc <= flen; rc++) {
+				uint8_t *ra = region + span - rc;
+				memcpy(ra, frame, rc);
+				size_t got;
+				int lz = kafka_lz4_decompress(ra, rc, plain, sizeof plain, &got);
+				assert_true(rc == flen ? lz == 0 : lz < 0);
+			}
+			decodes++;
+		}
+	}
+	munmap(region, span + (size_t)page);
+	printf("guard page: %zu decodes of cut frames and batches\n", decodes);
+	assert_true(decodes > 5000);
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = { cmocka_unit_test(test_golden_frames) };
+	const struct CMUnitTest tests[] = { cmocka_unit_test(test_golden_frames), cmocka_unit_test(test_guard_page) };
 	return cmocka_run_group_tests_name("kafka/golden", tests, NULL, NULL);
 }
