@@ -206,3 +206,22 @@ int kafka_record_header_next(struct kafka_header_iter *it, struct kafka_record_h
 	it->left--;
 	return it->r.err ? ERR_MALFORMED : 1;
 }
+
+int kafka_batch_validate(const struct kafka_batch *b, uint8_t *out, size_t out_cap)
+{
+	const uint8_t *recs;
+	size_t len;
+	int rc = kafka_batch_records(b, out, out_cap, &recs, &len);
+	if (rc < 0)
+		return rc;
+	if (b->record_count == 0 || b->last_offset_delta != b->record_count - 1)
+		return ERR_KAFKA_INVALID_RECORD;
+	struct kafka_record_iter it;
+	struct kafka_record r;
+	kafka_record_iter_init(&it, b, recs, len);
+	int32_t expect = 0;
+	while ((rc = kafka_record_next(&it, &r)) == 1)
+		if (r.offset_delta != expect++)
+			return ERR_KAFKA_INVALID_RECORD; /* offsets within a batch are consecutive */
+	return rc == 0 ? 0 : rc;
+}

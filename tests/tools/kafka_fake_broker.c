@@ -129,9 +129,7 @@ static int16_t append(struct topic *t, struct kafka_bytes recs, int64_t *base)
 		int n = kafka_batch_parse(p, left, left, &b);
 		if (n < 0)
 			return kafka_error_code_from_err(n);
-		const uint8_t *r;
-		size_t rl;
-		int rc = kafka_batch_records(&b, plain, sizeof plain, &r, &rl); /* validate as a broker must */
+		int rc = kafka_batch_validate(&b, plain, sizeof plain); /* as a broker must */
 		if (rc < 0)
 			return kafka_error_code_from_err(rc);
 		if (t->log_len + (size_t)n > LOG_MAX)

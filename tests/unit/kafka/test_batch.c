@@ -116,6 +116,8 @@ static void test_build_parse_lz4(void **state)
 	size_t recs_len;
 	assert_int_equal(kafka_batch_records(&b, plain, sizeof plain, &recs, &recs_len), 0);
 	assert_true((size_t)len < recs_len);
+	assert_int_equal(kafka_batch_validate(&b, plain, sizeof plain), 0);
+	assert_int_equal(kafka_batch_validate(&b, plain, 1000), ERR_TOO_LARGE);
 	/* Bounded decompression: one byte short of the content is refused, not overrun. */
 	size_t exact = recs_len;
 	assert_int_equal(kafka_batch_records(&b, plain, exact, &recs, &recs_len), 0);
@@ -252,6 +254,7 @@ static void test_bad_records(void **state)
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(kafka_record_next(&it, &r), 1);
 	assert_int_equal(kafka_record_next(&it, &r), ERR_MALFORMED);
+	assert_int_equal(kafka_batch_validate(&b, plain, sizeof plain), ERR_KAFKA_INVALID_RECORD); /* delta 2 != 3 */
 	/* Claim 2: trailing bytes after the last record are malformed. */
 	be32_put(out + 57, 2);
 	recrc(out, len);
@@ -335,6 +338,8 @@ static void test_legacy(void **state)
 	assert_int_equal(kafka_legacy_inner(&w, wrap, sizeof wrap, &inner_len), 0);
 	assert_int_equal(inner_len, 40);
 	assert_memory_equal(wrap, legacy + n, 40);
+	w.magic = 0; /* magic 0 lz4 (KAFKA-3160's bad header checksum is not checked) */
+	assert_int_equal(kafka_legacy_inner(&w, wrap, sizeof wrap, &inner_len), 0);
 	w.attributes = KAFKA_COMPRESSION_SNAPPY;
 	assert_int_equal(kafka_legacy_inner(&w, wrap, sizeof wrap, &inner_len), ERR_KAFKA_UNSUPPORTED_COMPRESSION);
 }
