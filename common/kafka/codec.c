@@ -295,6 +295,8 @@ struct enc {
 	size_t cap, len;
 	int err;
 	int ver;
+	struct kafka_segment *segs; /* non-NULL: records bytes are referenced here, not copied */
+	size_t seg_max, seg_count;
 };
 
 static void put(struct enc *e, const void *src, size_t n)
@@ -369,8 +371,13 @@ static void enc_value(struct enc *e, const struct kafka_field *f, const uint8_t 
 		int32_t n;
 		view_get(at, &p, &n);
 		enc_len(e, n, flex, f->type != KAFKA_T_STRING, can_null);
-		if (n > 0)
+		if (n > 0 && f->type == KAFKA_T_RECORDS && e->segs && e->p && !e->err) {
+			if (e->seg_count == e->seg_max)
+				return fail(e, ERR_FULL);
+			e->segs[e->seg_count++] = (struct kafka_segment){ e->len, p, (size_t)n };
+		} else if (n > 0) {
 			put(e, p, (size_t)n);
+		}
 		break;
 	}
 	case KAFKA_T_STRUCT: enc_struct(e, f->sub, at, flex); break;
@@ -482,5 +489,14 @@ int kafka_msg_encode(const struct kafka_message *m, int16_t version, const void 
 {
 	struct enc e = { .p = buf, .cap = cap };
 	int rc = encode(m, version, msg, &e);
+	return rc < 0 ? rc : (int)e.len;
+}
+
+int kafka_msg_encode_split(const struct kafka_message *m, int16_t version, const void *msg, uint8_t *buf, size_t cap,
+			   struct kafka_segment *segs, size_t seg_max, size_t *seg_count)
+{
+	struct enc e = { .p = buf, .cap = cap, .segs = segs, .seg_max = seg_max };
+	int rc = encode(m, version, msg, &e);
+	*seg_count = e.seg_count;
 	return rc < 0 ? rc : (int)e.len;
 }

@@ -172,6 +172,36 @@ int kafka_response_encode(int16_t api_key, int16_t api_version, int32_t correlat
 	return frame_body(&w, prefix, m, api_version, body);
 }
 
+int kafka_response_encode_split(int16_t api_key, int16_t api_version, int32_t correlation_id, const void *body,
+				uint8_t *buf, size_t cap, struct kafka_segment *segs, size_t seg_max, size_t *seg_count)
+{
+	*seg_count = 0;
+	const struct kafka_message *m = kafka_message_find(api_key, KAFKA_RESPONSE);
+	if (!m)
+		return ERR_KAFKA_UNKNOWN_API;
+	struct wbuf w;
+	wbuf_init(&w, buf, cap);
+	uint8_t *prefix = wbuf_reserve(&w, KAFKA_FRAME_PREFIX);
+	wbuf_u32(&w, (uint32_t)correlation_id);
+	if (kafka_response_header_version(api_key, api_version) >= 1)
+		wbuf_u8(&w, 0);
+	if (w.err)
+		return w.err;
+	size_t head = w.len;
+	int n = kafka_msg_encode_split(m, api_version, body, buf + head, cap - head, segs, seg_max, seg_count);
+	if (n < 0)
+		return n;
+	size_t total = head + (size_t)n;
+	for (size_t i = 0; i < *seg_count; i++) {
+		segs[i].at += head;
+		total += segs[i].len;
+	}
+	if (total - KAFKA_FRAME_PREFIX > INT32_MAX)
+		return ERR_TOO_LARGE;
+	be32_put(prefix, (uint32_t)(total - KAFKA_FRAME_PREFIX));
+	return (int)(head + (size_t)n);
+}
+
 int kafka_request_size(const struct kafka_request_header *h, const void *body, size_t *size)
 {
 	const struct kafka_message *m = kafka_message_find(h->api_key, KAFKA_REQUEST);

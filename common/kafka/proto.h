@@ -91,6 +91,12 @@ int kafka_request_encode(const struct kafka_request_header *h, const void *body,
 /* Encode a whole response frame; returns its length. */
 int kafka_response_encode(int16_t api_key, int16_t api_version, int32_t correlation_id, const void *body,
 			  uint8_t *buf, size_t cap);
+/* A response frame with its records fields left out as segments (kafka_msg_encode_split), for zero-copy
+ * Fetch: buf gets the size prefix (counting the records), the header and the rest of the body; segment
+ * offsets are relative to buf.  Send buf[0..seg0.at), seg0, buf[seg0.at..seg1.at), seg1, ..., then the rest
+ * of buf.  Returns the bytes in buf. */
+int kafka_response_encode_split(int16_t api_key, int16_t api_version, int32_t correlation_id, const void *body,
+				uint8_t *buf, size_t cap, struct kafka_segment *segs, size_t seg_max, size_t *seg_count);
 /* Size of the frame kafka_request_encode / kafka_response_encode would write. */
 int kafka_request_size(const struct kafka_request_header *h, const void *body, size_t *size);
 int kafka_response_size(int16_t api_key, int16_t api_version, const void *body, size_t *size);
