@@ -5,7 +5,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -27,7 +26,9 @@ static void response(struct kafka_metadata_response *r, int nb, int nt, int np)
 	}
 	for (int t = 0; t < nt; t++) {
 		KAFKA_INIT(kafka_metadata_response_topic, &topics[t]);
-		snprintf(names[t], sizeof names[t], "t%d", t);
+		names[t][0] = 't';
+		names[t][1] = (char)('0' + t);
+		names[t][2] = 0;
 		topics[t].name = (struct kafka_str){ names[t], (int32_t)strlen(names[t]) };
 		for (int p = 0; p < np; p++) {
 			KAFKA_INIT(kafka_metadata_response_partition, &parts[t][p]);
