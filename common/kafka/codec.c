@@ -370,6 +370,7 @@ static void enc_value(struct enc *e, const struct kafka_field *f, const uint8_t 
 		const void *p;
 		int32_t n;
 		view_get(at, &p, &n);
+		assert(n <= 0 || p); /* the caller's struct: a length without bytes is a programmer error */
 		enc_len(e, n, flex, f->type != KAFKA_T_STRING, can_null);
 		if (n > 0 && f->type == KAFKA_T_RECORDS && e->segs && e->p && !e->err) {
 			if (e->seg_count == e->seg_max)
@@ -395,6 +396,7 @@ static void enc_field(struct enc *e, const struct kafka_field *f, const uint8_t 
 	void *items;
 	int32_t n;
 	array_get(at, &items, &n);
+	assert(n <= 0 || items);
 	enc_len(e, n, flex, true, can_null);
 	size_t es = kafka_field_elem_size(f);
 	for (int32_t i = 0; i < n && !e->err; i++)
