@@ -43,6 +43,8 @@ static bool flexible(int16_t api_key, int16_t api_version, enum kafka_msg_kind k
 
 int kafka_request_header_version(int16_t api_key, int16_t api_version)
 {
+	if (api_key == KAFKA_API_CONTROLLED_SHUTDOWN && api_version == 0)
+		return 0; /* RequestHeader.json: "Version 0 ... is only used by v0 of ControlledShutdownRequest" */
 	return flexible(api_key, api_version, KAFKA_REQUEST) ? 2 : 1;
 }
 
@@ -78,6 +80,10 @@ int kafka_request_header_decode(const uint8_t *buf, size_t len, struct kafka_req
 	h->api_key = rbuf_i16(&r);
 	h->api_version = rbuf_i16(&r);
 	h->correlation_id = rbuf_i32(&r);
+	h->client_id = (struct kafka_str){ NULL, -1 };
+	int version = kafka_request_header_version(h->api_key, h->api_version);
+	if (version == 0)
+		return finish(&r);
 	/* ClientId: int16 length even in header v2 (RequestHeader.json, flexibleVersions "none"). */
 	int16_t n = rbuf_i16(&r);
 	if (n < -1)
@@ -85,7 +91,7 @@ int kafka_request_header_decode(const uint8_t *buf, size_t len, struct kafka_req
 	const uint8_t *p = n > 0 ? rbuf_view(&r, (size_t)n) : (const uint8_t *)"";
 	h->client_id.p = n < 0 ? NULL : (const char *)p;
 	h->client_id.len = n;
-	if (kafka_request_header_version(h->api_key, h->api_version) >= 2)
+	if (version >= 2)
 		skip_tagged(&r);
 	return finish(&r);
 }
@@ -113,6 +119,8 @@ static void request_header_put(struct wbuf *w, const struct kafka_request_header
 	wbuf_u16(w, (uint16_t)h->api_key);
 	wbuf_u16(w, (uint16_t)h->api_version);
 	wbuf_u32(w, (uint32_t)h->correlation_id);
+	if (kafka_request_header_version(h->api_key, h->api_version) == 0)
+		return;
 	if (h->client_id.len > INT16_MAX || h->client_id.len < -1) {
 		w->err = ERR_TOO_LARGE;
 		return;
@@ -126,6 +134,8 @@ static void request_header_put(struct wbuf *w, const struct kafka_request_header
 
 static size_t request_header_size(const struct kafka_request_header *h)
 {
+	if (kafka_request_header_version(h->api_key, h->api_version) == 0)
+		return 8;
 	size_t n = 10 + (h->client_id.len > 0 ? (size_t)h->client_id.len : 0);
 	return n + (kafka_request_header_version(h->api_key, h->api_version) >= 2);
 }

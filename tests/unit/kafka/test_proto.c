@@ -132,6 +132,14 @@ static void test_api_versions_kip511(void **state)
 	static const uint8_t unk[] = { 0, 77, 0, 0, 0, 0, 0, 6, 0xff, 0xff };
 	assert_int_equal(kafka_request_decode(unk, sizeof unk, &h, &any, &a), ERR_KAFKA_UNKNOWN_API);
 	assert_int_equal(h.correlation_id, 6);
+	/* ControlledShutdown v0: request header v0, no client id; the header is read right, the API refused. */
+	static const uint8_t cs0[] = { 0, 7, 0, 0, 0, 0, 0, 9, 0, 0, 0, 1 };
+	assert_int_equal(kafka_request_header_version(KAFKA_API_CONTROLLED_SHUTDOWN, 0), 0);
+	assert_int_equal(kafka_request_header_version(KAFKA_API_CONTROLLED_SHUTDOWN, 1), 1);
+	assert_int_equal(kafka_request_header_decode(cs0, sizeof cs0, &h), 8);
+	assert_int_equal(h.correlation_id, 9);
+	assert_int_equal(h.client_id.len, -1);
+	assert_int_equal(kafka_request_decode(cs0, sizeof cs0, &h, &any, &a), ERR_KAFKA_UNKNOWN_API);
 	/* Supported API, unsupported version. */
 	static const uint8_t hi[] = { 0, 0, 0, 10, 0, 0, 0, 6, 0xff, 0xff, 0 };
 	assert_int_equal(kafka_request_decode(hi, sizeof hi, &h, &any, &a), ERR_KAFKA_UNSUPPORTED_VERSION);
