@@ -153,6 +153,9 @@ void kafka_batch_builder_init(struct kafka_batch_builder *bb, int compression, u
 int kafka_batch_append(struct kafka_batch_builder *bb, int64_t timestamp_ms, const void *key, int32_t key_len,
 		       const void *value, int32_t value_len, const struct kafka_record_header *headers,
 		       size_t header_count);
+/* Records appended so far, and their encoded bytes before compression (for batch.size / linger decisions). */
+static inline int32_t kafka_batch_builder_count(const struct kafka_batch_builder *bb) { return bb->count; }
+static inline size_t kafka_batch_builder_bytes(const struct kafka_batch_builder *bb) { return bb->rec.len; }
 /* Write the header, compress, checksum.  Returns the batch length in out, or ERR_TOO_LARGE (the compressed
  * form does not fit), ERR_STATE (no records). */
 int kafka_batch_finish(struct kafka_batch_builder *bb);

@@ -284,6 +284,8 @@ static void test_builder_limits(void **state)
 		appended++;
 	assert_true(appended > 3);
 	assert_int_equal(kafka_batch_append(&bb, 5, "key", 3, "0123456789", 10, NULL, 0), ERR_FULL);
+	assert_int_equal(kafka_batch_builder_count(&bb), appended);
+	assert_int_equal(kafka_batch_builder_bytes(&bb), (size_t)appended * kafka_record_size(0, 0, 3, 10, NULL, 0));
 	int len = kafka_batch_finish(&bb);
 	assert_true(len > 0 && len <= (int)sizeof small);
 	struct kafka_batch b;
