@@ -2,6 +2,7 @@
  * endpoint and the listeners.  Until the MQTT broker engine is bound to it, listeners accept a connection,
  * log it and close it.  Process-wide things (signals, the event base) live here and nowhere else. */
 #include <errno.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,11 +107,50 @@ static bool health(void *arg, char *why, size_t why_len)
 	struct agent *a = arg;
 	struct store_stats st;
 	store_get_stats(a->store, &st);
-	if (st.failed_batches) {
-		snprintf(why, why_len, "store: %llu failed write batches", (unsigned long long)st.failed_batches);
+	if (st.last_batch_rc) {
+		snprintf(why, why_len, "store: the last write batch failed: %s", err_str(st.last_batch_rc));
 		return false;
 	}
 	return true;
+}
+
+struct listener_metric {
+	struct agent *a;
+	int index;
+	size_t offset; /* into struct net_listener_stats */
+};
+static struct listener_metric listener_metrics[3][4];
+
+static int64_t read_listener(void *arg)
+{
+	struct listener_metric *m = arg;
+	struct net_listener_stats st;
+	if (!m->a->listeners[m->index])
+		return 0;
+	net_listener_get_stats(m->a->listeners[m->index], &st);
+	return (int64_t)*(const uint64_t *)((const char *)&st + m->offset);
+}
+
+static void listener_metrics_register(struct agent *a, int i)
+{
+	static const struct {
+		const char *name, *help;
+		size_t offset;
+	} m[4] = {
+		{"ferry_agent_listener_accepted_total", "Connections handed over", offsetof(struct net_listener_stats, accepted)},
+		{"ferry_agent_listener_refused_limit_total", "Connections refused over max_connections",
+		 offsetof(struct net_listener_stats, refused_limit)},
+		{"ferry_agent_listener_refused_rate_total", "Connections refused over max_connections_per_second",
+		 offsetof(struct net_listener_stats, refused_rate)},
+		{"ferry_agent_listener_handshake_failed_total", "TLS handshakes failed or timed out",
+		 offsetof(struct net_listener_stats, handshake_failed)},
+	};
+	char labels[64];
+	snprintf(labels, sizeof labels, "listener=\"%s\"", listener_names[i]);
+	for (int k = 0; k < 4; k++) {
+		listener_metrics[i][k] = (struct listener_metric){a, i, m[k].offset};
+		metrics_gauge_fn(&a->metrics, m[k].name, labels, m[k].help, read_listener, &listener_metrics[i][k]);
+	}
 }
 
 static int64_t read_open(void *arg) { return ((struct agent *)arg)->limit.open; }
@@ -185,10 +225,13 @@ static int start_listener(struct agent *a, int i, const struct agent_listener *l
 	};
 	rc = net_listener_new(&a->listeners[i], a->base, &lc, i == 2 ? on_ws_connection : on_connection, a, err,
 			      err_len);
-	net_tls_unref(tls);
-	if (!rc)
+	bool is_tls = tls != NULL;
+	net_tls_unref(tls); /* the listener holds its own reference */
+	if (!rc) {
+		listener_metrics_register(a, i);
 		log_info("[%s] listening on %s:%u%s", listener_names[i], l->address, net_listener_port(a->listeners[i]),
-			 tls ? " (TLS)" : "");
+			 is_tls ? " (TLS)" : "");
+	}
 	return rc;
 }
 
