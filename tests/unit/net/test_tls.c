@@ -143,12 +143,25 @@ static void cli_read(struct bufferevent *bev, void *arg)
 		event_base_loopbreak(t->base);
 }
 
+static int libevent_warnings;
+static void count_warnings(int severity, const char *msg)
+{
+	(void)msg;
+	if (severity >= EVENT_LOG_WARN)
+		libevent_warnings++;
+}
+
 static void cli_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct t *t = arg;
 	if (what & BEV_EVENT_CONNECTED) {
 		t->cli.connected = true;
 		t->cli.ident_rc = net_tls_peer_identity(bev, t->cli.ident, sizeof t->cli.ident);
+		if (t->want == 0) { /* free at once, with the adapter's post-handshake push still pending */
+			bufferevent_free(t->cli.bev);
+			t->cli.bev = NULL;
+			event_base_loopbreak(t->base);
+		}
 		return;
 	}
 	t->cli.error |= (what & BEV_EVENT_ERROR) != 0;
@@ -315,6 +328,29 @@ static void test_close_after_flush(void **state)
 	teardown_t(&t);
 }
 
+/* The owner frees the bufferevent from its CONNECTED callback: the socket below must be freed with it
+ * (libevent warns "too few references" and leaks it otherwise). */
+static void test_free_on_connected(void **state)
+{
+	(void)state;
+	event_set_log_callback(count_warnings);
+	libevent_warnings = 0;
+	for (int i = 0; i < 3; i++) {
+		struct t t;
+		setup_t(&t, make(NET_TLS_SERVER, "server.crt", "server.key", NULL, NET_TLS_VERIFY_NONE),
+			make(NET_TLS_CLIENT, NULL, NULL, "ca.crt", NET_TLS_VERIFY_REQUIRED));
+		connect_client(&t, "localhost");
+		run(&t, 10);
+		assert_true(t.cli.connected);
+		struct timeval tv = {0, 50000};
+		event_base_loopexit(t.base, &tv);
+		event_base_dispatch(t.base);
+		teardown_t(&t);
+	}
+	event_set_log_callback(NULL);
+	assert_int_equal(libevent_warnings, 0);
+}
+
 static void test_san_only_identity(void **state)
 {
 	(void)state;
@@ -475,6 +511,7 @@ int main(void)
 		cmocka_unit_test(test_one_mib_through),
 		cmocka_unit_test(test_pause_resume),
 		cmocka_unit_test(test_close_after_flush),
+		cmocka_unit_test(test_free_on_connected),
 		cmocka_unit_test(test_san_only_identity),
 		cmocka_unit_test(test_wrong_hostname),
 		cmocka_unit_test(test_untrusted_server),

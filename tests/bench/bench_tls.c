@@ -1,0 +1,142 @@
+/* TLS adapter cost, both ends in this one process over loopback (so figures count client + server work):
+ *   handshakes/s: sequential full handshakes (ECDHE, P-256 ECDSA certificate, TLS 1.2), connect to CONNECTED
+ *   bulk: 64 MiB client -> server through net_tls_wrap, against the same through plain bufferevents
+ * Prints figures; asserts nothing about timing.  The PKI is made at run time by tests/unit/net/mkcerts.sh. */
+#include <stdio.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "net/listener.h"
+#include "net/tls.h"
+#include "port.h"
+#include "tests/unit/net/tls_fixture.h"
+
+struct b {
+	struct event_base *base;
+	struct net_tls *ct;
+	uint16_t port;
+	struct bufferevent *srv, *cli;
+	uint64_t received, want;
+	int handshakes;
+};
+
+static void srv_read(struct bufferevent *bev, void *arg)
+{
+	struct b *b = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	b->received += evbuffer_get_length(in);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	if (b->want && b->received >= b->want)
+		event_base_loopbreak(b->base);
+}
+
+static void srv_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct b *b = arg;
+	(void)what;
+	bufferevent_free(bev);
+	b->srv = NULL;
+}
+
+static void on_conn(void *arg, struct bufferevent *bev, const struct sockaddr *sa, int len)
+{
+	struct b *b = arg;
+	(void)sa, (void)len;
+	b->srv = bev;
+	bufferevent_setcb(bev, srv_read, NULL, srv_event, b);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	if (!b->want) {
+		b->handshakes++;
+		event_base_loopbreak(b->base);
+	}
+}
+
+static void cli_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev, (void)what, (void)arg;
+}
+
+static void cli_write(struct bufferevent *bev, void *arg)
+{
+	struct b *b = arg;
+	static uint8_t chunk[65536];
+	static uint64_t sent;
+	if (sent < b->want && evbuffer_get_length(bufferevent_get_output(bev)) < sizeof chunk) {
+		bufferevent_write(bev, chunk, sizeof chunk);
+		sent += sizeof chunk;
+	}
+	if (sent >= b->want)
+		sent = 0, bufferevent_setcb(bev, NULL, NULL, cli_event, b);
+}
+
+static struct bufferevent *dial(struct b *b, bool tls)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(b->port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct bufferevent *s = bufferevent_socket_new(b->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_socket_connect(s, (struct sockaddr *)&a, sizeof a);
+	struct bufferevent *c = tls ? net_tls_wrap(b->ct, b->base, s, "localhost") : s;
+	bufferevent_setcb(c, NULL, cli_write, cli_event, b);
+	bufferevent_enable(c, EV_READ | EV_WRITE);
+	return c;
+}
+
+static void run(bool tls, struct net_tls *st, struct net_tls *ct)
+{
+	struct b b = {.base = event_base_new(), .ct = ct};
+	struct net_listener *l;
+	struct net_listener_config lc = {.address = "127.0.0.1", .tls = tls ? st : NULL};
+	char err[256];
+	if (net_listener_new(&l, b.base, &lc, on_conn, &b, err, sizeof err)) {
+		fprintf(stderr, "%s\n", err);
+		exit(1);
+	}
+	b.port = net_listener_port(l);
+	int n = tls ? 200 : 2000;
+	uint64_t t0 = port_now_ns();
+	for (int i = 0; i < n; i++) {
+		struct bufferevent *c = dial(&b, tls);
+		bufferevent_setcb(c, NULL, NULL, cli_event, &b);
+		event_base_dispatch(b.base);
+		bufferevent_free(c);
+		if (b.srv)
+			bufferevent_free(b.srv), b.srv = NULL;
+	}
+	double s = (double)(port_now_ns() - t0) / 1e9;
+	printf("%-5s connections: %4d in %.3f s = %8.0f /s (%s)\n", tls ? "tls" : "plain", b.handshakes, s,
+	       b.handshakes / s, tls ? "full handshake, both ends" : "TCP connect + accept");
+	b.want = 64u << 20;
+	b.received = 0;
+	struct bufferevent *c = dial(&b, tls);
+	t0 = port_now_ns();
+	cli_write(c, &b); /* the write callback runs on drain; start the stream */
+	event_base_dispatch(b.base);
+	s = (double)(port_now_ns() - t0) / 1e9;
+	printf("%-5s bulk: %llu MiB in %.3f s = %7.1f MiB/s\n", tls ? "tls" : "plain",
+	       (unsigned long long)(b.received >> 20), s, (double)b.received / (1 << 20) / s);
+	bufferevent_free(c);
+	if (b.srv)
+		bufferevent_free(b.srv);
+	net_listener_free(l);
+	event_base_free(b.base);
+}
+
+int main(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (!fixture_pki())
+		return 1;
+	struct net_tls_config sc = {.cert_file = pki("server.crt"), .key_file = pki("server.key")};
+	struct net_tls_config cc = {.ca_file = pki("ca.crt"), .verify = NET_TLS_VERIFY_REQUIRED};
+	struct net_tls *st, *ct;
+	char err[256];
+	if (net_tls_new(&st, NET_TLS_SERVER, &sc, err, sizeof err) || net_tls_new(&ct, NET_TLS_CLIENT, &cc, err, sizeof err))
+		return fprintf(stderr, "%s\n", err), 1;
+	run(false, st, ct);
+	run(true, st, ct);
+	net_tls_unref(st);
+	net_tls_unref(ct);
+	fixture_cleanup();
+	return 0;
+}
