@@ -125,6 +125,49 @@ static void connections(struct b *b, bool tls, bool fresh, int n)
 	       b->handshakes / s, !tls ? "TCP connect + accept" : fresh ? "full handshake, both ends" : "resumed, both ends");
 }
 
+/* Memory per established TLS connection (client and server ends both here: the delta is halved). */
+static struct bufferevent *held_srv[400];
+static int held_count;
+static void hold(void *arg, struct bufferevent *bev, const struct sockaddr *sa, int len)
+{
+	(void)arg, (void)sa, (void)len;
+	held_srv[held_count++] = bev;
+}
+
+static void memory(struct net_tls *st)
+{
+	struct b b = {.base = event_base_new(), .ct = client_tls()};
+	struct net_listener *l;
+	struct net_listener_config lc = {.address = "127.0.0.1", .tls = st};
+	char err[256];
+	if (net_listener_new(&l, b.base, &lc, hold, &b, err, sizeof err))
+		exit(1);
+	b.port = net_listener_port(l);
+	enum { N = 200 };
+	struct bufferevent *cli[N];
+	size_t rss0 = port_rss_bytes();
+	for (int i = 0; i < N; i++) {
+		cli[i] = dial(&b, true);
+		bufferevent_setcb(cli[i], NULL, NULL, cli_up, &b);
+		event_base_dispatch(b.base);
+	}
+	for (int i = 0; i < 20 && held_count < N; i++) {
+		struct timeval tv = {0, 10000};
+		event_base_loopexit(b.base, &tv);
+		event_base_dispatch(b.base);
+	}
+	size_t rss1 = port_rss_bytes();
+	printf("tls   memory: %d connections, %.1f KiB RSS per connection end\n", held_count,
+	       (double)(rss1 - rss0) / 1024.0 / (2.0 * N));
+	for (int i = 0; i < N; i++)
+		bufferevent_free(cli[i]);
+	for (int i = 0; i < held_count; i++)
+		bufferevent_free(held_srv[i]);
+	net_listener_free(l);
+	net_tls_unref(b.ct);
+	event_base_free(b.base);
+}
+
 static void run(bool tls, struct net_tls *st, struct net_tls *ct)
 {
 	struct b b = {.base = event_base_new(), .ct = ct};
@@ -172,6 +215,7 @@ int main(void)
 		return fprintf(stderr, "%s\n", err), 1;
 	run(false, st, ct);
 	run(true, st, ct);
+	memory(st);
 	net_tls_unref(st);
 	net_tls_unref(ct);
 	fixture_cleanup();
