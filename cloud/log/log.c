@@ -193,6 +193,10 @@ int log_append(struct log *log, uint8_t *batch, size_t len, int32_t leader_epoch
 	if (rc)
 		return rc;
 	if (mode == LOG_APPEND_LEADER) {
+		/* A producer's batch numbers its records 0..n-1 (Kafka LogValidator), so the header's offset
+		 * span must match its record count: otherwise a client could burn offsets. */
+		if (h.record_count < 1 || h.last_offset_delta != h.record_count - 1)
+			return ERR_MALFORMED;
 		producer_state_check(&log->producers, &h, &info->producer);
 		if (info->producer.verdict != PRODUCER_APPEND) {
 			info->base_offset = info->producer.duplicate_base_offset;

@@ -82,7 +82,9 @@ struct log_append_info {
 
 /* Append one whole batch of len bytes.  batch is modified in place (base offset and leader epoch are
  * stamped; neither is covered by its CRC) and is not kept: the bytes are copied into the log.
- * Checks: header, magic 2, length == len <= batch_bytes_max, CRC32C.  Errors: ERR_MALFORMED,
+ * Checks: header, magic 2, length == len <= batch_bytes_max, CRC32C; LEADER mode also requires
+ * record_count >= 1 and last_offset_delta == record_count - 1.  Records themselves are not parsed: the
+ * Kafka codec validates them before the append.  Errors: ERR_MALFORMED,
  * ERR_UNSUPPORTED, ERR_TOO_LARGE, ERR_CORRUPT (CRC), ERR_RANGE (replica offset below the log end),
  * ERR_IO/ERR_NOSPC (nothing appended, the log is as before), ERR_STATE (the log failed an fsync earlier and
  * must be reopened).  A producer-state refusal is not an error: 0 with info->appended == false. */
@@ -149,7 +151,8 @@ void log_epoch_end_offset(const struct log *log, int32_t epoch, int32_t *epoch_o
 /* ---- maintenance ---- */
 
 /* Apply retention (size, then age) to closed segments, and roll the active segment by age.  Advances the log
- * start offset; *deleted_count (may be NULL) counts removed segments. */
+ * start offset; *deleted_count (may be NULL) counts removed segments.  Also expires producers idle for
+ * producer_expiry_ms or whose batches are all below the log start.  Call it every few seconds. */
 int log_retention(struct log *log, size_t *deleted_count);
 /* DeleteRecords: move the log start offset up to offset (<= log end; the caller checks the high watermark),
  * deleting segments wholly below it.  Persisted (file backend). */

@@ -50,8 +50,8 @@ int log_retention(struct log *log, size_t *deleted_count)
 	}
 	if (deleted && epoch_cache_truncate_start(&log->epochs, log->start_offset))
 		log_epochs_changed(log);
-	if (deleted && log->cfg.producer_expiry_ms >= 0)
-		producer_state_expire(&log->producers, now, log->cfg.producer_expiry_ms, -1);
+	/* Forget idle producers, and those whose every batch is gone (Kafka does both). */
+	producer_state_expire(&log->producers, now, log->cfg.producer_expiry_ms, log->start_offset);
 	if (deleted_count)
 		*deleted_count = deleted;
 	return rc;

@@ -374,6 +374,13 @@ static void test_bad_batches(void **state)
 	assert_int_equal(log_append(f->log, f->buf, 20, 0, LOG_APPEND_LEADER, &info), ERR_MALFORMED);
 	f->buf[BATCH_OFF_MAGIC] = 1;
 	assert_int_equal(log_append(f->log, f->buf, len, 0, LOG_APPEND_LEADER, &info), ERR_UNSUPPORTED);
+	/* a header whose offset span does not match its record count */
+	b.records = 3;
+	len = test_batch_make(f->buf, sizeof f->buf, &b);
+	be32_put(f->buf + BATCH_OFF_LAST_OFFSET_DELTA, 1000);
+	be32_put(f->buf + BATCH_OFF_CRC, batch_crc_compute(f->buf, len));
+	assert_int_equal(log_append(f->log, f->buf, len, 0, LOG_APPEND_LEADER, &info), ERR_MALFORMED);
+	b.records = 1;
 	b.value_len = 3000; /* over batch_bytes_max (2048) */
 	len = test_batch_make(f->buf, sizeof f->buf, &b);
 	assert_int_equal(log_append(f->log, f->buf, len, 0, LOG_APPEND_LEADER, &info), ERR_TOO_LARGE);
