@@ -147,6 +147,7 @@ static int roll(struct log *log, int64_t base_offset)
 		segment_free(log, seg);
 		goto fail;
 	}
+	log->stats.roll_count++;
 	return 0;
 fail_sync:
 	log->failed = rc;
@@ -199,6 +200,10 @@ int log_append(struct log *log, uint8_t *batch, size_t len, int32_t leader_epoch
 			return ERR_MALFORMED;
 		producer_state_check(&log->producers, &h, &info->producer);
 		if (info->producer.verdict != PRODUCER_APPEND) {
+			if (info->producer.verdict == PRODUCER_DUPLICATE)
+				log->stats.duplicate_count++;
+			else
+				log->stats.refused_count++;
 			info->base_offset = info->producer.duplicate_base_offset;
 			info->last_offset = info->producer.duplicate_last_offset;
 			info->max_timestamp = info->producer.duplicate_timestamp;
@@ -237,6 +242,8 @@ int log_append(struct log *log, uint8_t *batch, size_t len, int32_t leader_epoch
 		log_warn("producer state for id %lld: %s", (long long)h.producer_id, err_str(rc));
 	if (epoch_cache_assign(&log->epochs, h.leader_epoch, h.base_offset) == 1)
 		log_epochs_changed(log);
+	log->stats.append_count++;
+	log->stats.append_bytes += len;
 	info->appended = true;
 	info->base_offset = h.base_offset;
 	info->last_offset = batch_last_offset(&h);
@@ -261,11 +268,15 @@ int log_flush(struct log *log)
 		}
 		seg->synced_size = seg->size;
 	}
+	if (log->flushed_offset < log->end_offset)
+		log->stats.flush_count++;
 	log->flushed_offset = log->end_offset;
 	log->unflushed_bytes = 0;
 	log->last_flush_ms = log_now_ms(log);
 	return 0;
 }
+
+void log_get_stats(const struct log *log, struct log_stats *out) { *out = log->stats; }
 
 bool log_flush_due(const struct log *log)
 {

@@ -133,6 +133,20 @@ struct log_time_lookup {
 /* ListOffsets by timestamp: the earliest record with timestamp >= ts_ms.  ERR_NOT_FOUND when there is none. */
 int log_offset_for_time(struct log *log, int64_t ts_ms, struct log_time_lookup *out);
 
+/* Counters since open, for metrics. */
+struct log_stats {
+	uint64_t append_count, append_bytes; /* batches stored */
+	uint64_t duplicate_count;            /* producer retries answered with the original offsets */
+	uint64_t refused_count;              /* out-of-order or fenced producer batches */
+	uint64_t flush_count;                /* flushes that synced something (log_flush or a commit round) */
+	uint64_t roll_count;
+	uint64_t read_count, read_bytes;     /* log_read spans handed out */
+	uint64_t segments_deleted;           /* by retention, DeleteRecords, truncation or reset */
+	uint64_t recovered_bytes_cut;        /* bytes cut from torn or corrupt tails when opening */
+	uint64_t indexes_rebuilt;            /* segments whose index was rebuilt from the log when opening */
+};
+void log_get_stats(const struct log *log, struct log_stats *out);
+
 /* ---- producer state ---- */
 
 /* The partition's producer table, for producer_state_check() by the Produce handler.  log_append() in

@@ -147,6 +147,7 @@ int log_commit_end(struct log_commit *c, struct log_commit_job *job, size_t *flu
 		if (!last_of_log || log->failed || log->generation != it->generation)
 			continue;
 		if (it->end_offset > log->flushed_offset) {
+			log->stats.flush_count++;
 			log->flushed_offset = it->end_offset;
 			log->unflushed_bytes = 0;
 			log->last_flush_ms = log_now_ms(log);

@@ -82,6 +82,8 @@ int log_read(struct log *log, int64_t offset, size_t max_bytes, int64_t max_offs
 		return rc;
 	log->be->span(seg, first_pos, (size_t)(end_pos - first_pos), &out->span);
 	out->next_offset = next;
+	log->stats.read_count++;
+	log->stats.read_bytes += out->span.len;
 	seg->refs++;
 	out->hold = seg;
 	return 0;

@@ -167,6 +167,7 @@ static int recover_segment(struct log *log, struct log_segment *seg, bool trust_
 		return rc;
 	if (trust_index)
 		log_warn("%s: index missing or inconsistent; rebuilding", path);
+	log->stats.indexes_rebuilt++;
 	index_reset(seg);
 	seg->size = 0;
 	seg->next_offset = seg->base_offset;
@@ -179,6 +180,7 @@ static int recover_segment(struct log *log, struct log_segment *seg, bool trust_
 			 err_str(err ? err : ERR_TOO_LARGE), (long long)(st.st_size - good));
 		if (port_sys.ftruncate(seg->fd, (off_t)good) < 0)
 			return ERR_IO;
+		log->stats.recovered_bytes_cut += (uint64_t)(st.st_size - good);
 		*cut = true;
 	}
 	/* What recovery kept may only be in the page cache of the crashed run's kernel: make it durable. */

@@ -329,6 +329,11 @@ static void test_idempotent_append(void **state)
 	assert_int_equal(info.producer.verdict, PRODUCER_FENCED);
 	assert_int_equal(log_end_offset(f->log), 14);
 	assert_int_equal(test_log_verify(f->log), 5);
+	struct log_stats st;
+	log_get_stats(f->log, &st);
+	assert_int_equal(st.append_count, 5);
+	assert_int_equal(st.duplicate_count, 1);
+	assert_int_equal(st.refused_count, 2);
 	/* truncation rebuilds producer state: the epoch-1 batch is gone, so epoch 0 continues */
 	assert_int_equal(log_truncate(f->log, 10), 0);
 	b.producer_epoch = 0;

@@ -99,6 +99,10 @@ static void test_clean_reopen(void **state)
 	assert_int_equal(log_flushed_offset(f->log), 600);
 	assert_int_equal(log_segment_count(f->log), segs);
 	assert_int_equal(log_size_bytes(f->log), size);
+	struct log_stats st;
+	log_get_stats(f->log, &st);
+	assert_int_equal(st.indexes_rebuilt, 0); /* a clean open trusts the indexes */
+	assert_int_equal(st.recovered_bytes_cut, 0);
 	assert_int_equal(test_log_verify(f->log), 300);
 	assert_int_equal(fx_append_n(f, 10, 2), 620);
 	assert_int_equal(test_log_verify(f->log), 310);
@@ -179,6 +183,9 @@ static void test_garbage_tail(void **state)
 	assert_int_equal(log_end_offset(f->log), 200);
 	assert_int_equal(test_file_size(path), size);
 	assert_int_equal(test_log_verify(f->log), 100);
+	struct log_stats st;
+	log_get_stats(f->log, &st);
+	assert_int_equal(st.recovered_bytes_cut, sizeof junk);
 }
 
 static void test_crc_mismatch_last_batch(void **state)
@@ -234,6 +241,9 @@ static void test_missing_index_rebuilt(void **state)
 	assert_int_equal(fx_open(f), 0);
 	assert_int_equal(log_end_offset(f->log), 300);
 	assert_int_equal(test_file_size(idx), idx_size); /* rebuilt and written back */
+	struct log_stats st;
+	log_get_stats(f->log, &st);
+	assert_int_equal(st.indexes_rebuilt, 1);
 	assert_int_equal(test_log_verify(f->log), 300);
 	struct log_time_lookup tl;
 	assert_int_equal(log_offset_for_time(f->log, 1000 + 3, &tl), 0);
