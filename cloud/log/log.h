@@ -147,6 +147,10 @@ struct log_stats {
 };
 void log_get_stats(const struct log *log, struct log_stats *out);
 
+/* ListOffsets MAX_TIMESTAMP (-3, KIP-734): the first record carrying the largest timestamp in the log.
+ * ERR_NOT_FOUND when the log is empty. */
+int log_max_timestamp(struct log *log, struct log_time_lookup *out);
+
 /* ---- producer state ---- */
 
 /* The partition's producer table, for producer_state_check() by the Produce handler.  log_append() in

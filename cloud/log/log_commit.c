@@ -112,10 +112,12 @@ int log_commit_begin(struct log_commit *c, struct log_commit_job *job)
 	return 0;
 }
 
-int log_commit_sync(struct log_commit_job *job)
+int log_commit_sync(struct log_commit_job *job) { return log_commit_sync_part(job, 0, 1); }
+
+int log_commit_sync_part(struct log_commit_job *job, size_t part, size_t parts)
 {
 	int first = 0;
-	for (size_t i = 0; i < job->count; i++) {
+	for (size_t i = part; parts && i < job->count; i += parts) {
 		struct log_commit_item *it = &job->items[i];
 		it->rc = it->log->be->seg_sync(it->log, it->seg);
 		if (it->rc && !first)

@@ -145,6 +145,18 @@ static void refine_in_batch(struct log *log, const struct log_segment *seg, cons
 	free(buf);
 }
 
+int log_max_timestamp(struct log *log, struct log_time_lookup *out)
+{
+	int64_t max = -1;
+	for (size_t i = 0; i < log->seg_count; i++)
+		if (log->segs[i]->next_offset > log->start_offset && log->segs[i]->max_timestamp > max)
+			max = log->segs[i]->max_timestamp;
+	if (max < 0)
+		return ERR_NOT_FOUND;
+	/* The earliest record at or after the maximum is a record carrying it. */
+	return log_offset_for_time(log, max, out);
+}
+
 int log_offset_for_time(struct log *log, int64_t ts_ms, struct log_time_lookup *out)
 {
 	for (size_t i = 0; i < log->seg_count; i++) {

@@ -213,13 +213,14 @@ static void test_offset_for_time(void **state)
 	struct test_batch b = test_batch_default();
 	b.records = 5;
 	b.ts_step = 10;
+	struct log_time_lookup tl;
+	assert_int_equal(log_max_timestamp(f->log, &tl), ERR_NOT_FOUND);
 	/* batch i holds offsets 5i..5i+4 with timestamps 100000 + 100i + 10k */
 	for (int i = 0; i < 200; i++) {
 		b.base_ts = 100000 + 100 * i;
 		assert_int_equal(fx_append(f, &b, &info), 0);
 	}
 	assert_true(log_segment_count(f->log) > 3);
-	struct log_time_lookup tl;
 	for (int i = 0; i < 200; i += 3) {
 		for (int k = 0; k < 5; k++) {
 			assert_int_equal(log_offset_for_time(f->log, 100000 + 100 * i + 10 * k, &tl), 0);
@@ -233,6 +234,9 @@ static void test_offset_for_time(void **state)
 	assert_int_equal(log_offset_for_time(f->log, 0, &tl), 0);
 	assert_int_equal(tl.offset, 0);
 	assert_int_equal(log_offset_for_time(f->log, 100000 + 100 * 199 + 41, &tl), ERR_NOT_FOUND);
+	assert_int_equal(log_max_timestamp(f->log, &tl), 0);
+	assert_int_equal(tl.offset, 5 * 199 + 4);
+	assert_int_equal(tl.timestamp, 100000 + 100 * 199 + 40);
 	/* non-monotonic timestamps: the first batch in offset order whose max >= target */
 	b.base_ts = 50;
 	assert_int_equal(fx_append(f, &b, &info), 0);

@@ -376,6 +376,34 @@ static void test_commit_off_thread(void **state)
 	assert_int_equal(log_commit_end(&c, &job, &flushed), 0);
 	assert_int_equal(log_flushed_offset(f->log), log_end_offset(f->log));
 
+	/* two workers share a round over three partitions */
+	struct log *more[2];
+	for (int i = 0; i < 2; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "q%d", i);
+		assert_int_equal(log_file_open(test_path(f->dir, name), &f->cfg, &more[i]), 0);
+		struct test_batch tb = test_batch_default();
+		struct log_append_info ai;
+		size_t blen = test_batch_make(f->buf, sizeof f->buf, &tb);
+		assert_int_equal(log_append(more[i], f->buf, blen, 0, LOG_APPEND_LEADER, &ai), 0);
+		assert_int_equal(log_commit_add(&c, more[i]), 0);
+	}
+	assert_true(fx_append_n(f, 1, 1) > 0);
+	assert_int_equal(log_commit_add(&c, f->log), 0);
+	assert_int_equal(log_commit_begin(&c, &job), 0);
+	assert_int_equal(job.count, 3);
+	datasync_count = 0;
+	assert_int_equal(log_commit_sync_part(&job, 0, 2), 0);
+	assert_int_equal(datasync_count, 2);
+	assert_int_equal(log_commit_sync_part(&job, 1, 2), 0);
+	assert_int_equal(datasync_count, 3);
+	assert_int_equal(log_commit_end(&c, &job, &flushed), 0);
+	assert_int_equal(flushed, 3);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(log_flushed_offset(more[i]), 1);
+		assert_int_equal(log_close(more[i]), 0);
+	}
+
 	/* a failed sync on the worker fails the log at end */
 	int64_t end = log_end_offset(f->log);
 	assert_int_equal(fx_append_n(f, 1, 1), end + 1);
