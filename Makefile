@@ -6,6 +6,9 @@
 # benchmark) adds a fragment named <area>.mk next to its code; it is included below.
 
 BUILD    ?= build
+V        ?=
+Q         = $(if $(V),,@)
+quiet     = $(if $(V),,@printf '  %-5s %s\n' $(1) $(2);)
 CC       ?= cc
 OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g
@@ -38,7 +41,7 @@ all: $(AGENT_BIN) $(CLOUD_BIN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(FERRY_CPPFLAGS) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+	$(call quiet,CC,$<)$(CC) $(FERRY_CPPFLAGS) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
 
 $(LIB_COMMON): $(call obj,$(COMMON_SRC))
 $(LIB_PORT):   $(call obj,$(PORT_SRC))
@@ -47,22 +50,22 @@ $(LIB_CLOUD):  $(call obj,$(CLOUD_SRC))
 $(LIBS):
 	@mkdir -p $(@D)
 	@rm -f $@
-	$(AR) rcs $@ $^ $(if $^,,$(BUILD)/empty.o)
+	$(call quiet,AR,$@)$(AR) rcs $@ $^ $(if $^,,$(BUILD)/empty.o)
 
 # An archive with no members still has to link; give empty areas one empty object.
 $(BUILD)/empty.o:
 	@mkdir -p $(@D)
-	echo 'typedef int ferry_empty_unit;' | $(CC) -x c -c - -o $@
+	$(Q)echo 'typedef int ferry_empty_unit;' | $(CC) -x c -c - -o $@
 $(LIBS): | $(BUILD)/empty.o
 
 $(AGENT_BIN): $(call obj,agent/main.c) $(LIBS)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(call quiet,LD,$@)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(CLOUD_BIN): $(call obj,cloud/main.c) $(LIBS)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(call quiet,LD,$@)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/unit/%: $(call obj,tests/unit/%.c) $(call obj,$(UNIT_HELP)) $(LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	$(call quiet,LD,$@)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
 # ---- tests ----------------------------------------------------------------------------------------------
 deps:
@@ -88,14 +91,14 @@ asan: deps
 FUZZ_SECONDS ?= 20
 FUZZ_SRC  := $(shell find tests/fuzz -name 'fuzz_*.c' | sort)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzzbin/%,$(FUZZ_SRC))
-FUZZ_SAN   = -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+FUZZ_SAN   = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 fuzz: deps
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/fuzz CC=clang OPT=-O1 EXTRA_CFLAGS="$(FUZZ_SAN)" fuzz-bins
 	@bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(BUILD)/fuzz/fuzzbin
 fuzz-bins: $(FUZZ_BINS)
 $(BUILD)/fuzzbin/%: $(call obj,tests/fuzz/%.c) $(LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
+	$(call quiet,LD,$@)$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
 
 run: deps
 	@$(MAKE) --no-print-directory all
@@ -107,7 +110,7 @@ BENCH_SRC  := $(shell find tests/bench -name 'bench_*.c' | sort)
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 $(BUILD)/bench/%: $(call obj,tests/bench/%.c) $(LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(call quiet,LD,$@)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 BENCH_TARGETS ?=
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_BINS) $(BENCH_TARGETS)

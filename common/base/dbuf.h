@@ -21,7 +21,7 @@ int dbuf_reserve(struct dbuf *b, size_t extra); /* make room for extra more byte
 int dbuf_add(struct dbuf *b, const void *p, size_t len);
 int dbuf_addstr(struct dbuf *b, const char *s);
 int dbuf_printf(struct dbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int dbuf_vprintf(struct dbuf *b, const char *fmt, va_list ap);
+int dbuf_vprintf(struct dbuf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* NUL-terminated view (the NUL is not counted in len); "" when empty or on failure. */
 const char *dbuf_str(struct dbuf *b);
 

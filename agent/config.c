@@ -1,0 +1,244 @@
+/* The agent's key table (config.h).  Every bound an operator can change lives here, once. */
+#include <stdio.h>
+#include <string.h>
+
+#include "agent/config.h"
+#include "base/err.h"
+#include "base/log.h"
+
+#define OFF(f) offsetof(struct agent_config, f)
+#define SZ(f) sizeof(((struct agent_config *)0)->f)
+#define STR(k, f, def, doc) {k, CFG_STR, OFF(f), SZ(f), 0, 0, def, NULL, doc}
+#define BOOL(k, f, def, doc) {k, CFG_BOOL, OFF(f), 0, 0, 1, def, NULL, doc}
+#define U32(k, f, lo, hi, def, doc) {k, CFG_U32, OFF(f), 0, lo, hi, def, NULL, doc}
+#define SIZE(k, f, lo, hi, def, doc) {k, CFG_SIZE, OFF(f), 0, lo, hi, def, NULL, doc}
+#define DUR(k, f, lo, hi, def, doc) {k, CFG_DURATION, OFF(f), 0, lo, hi, def, NULL, doc}
+#define ENUM(k, f, ch, def, doc) {k, CFG_ENUM, OFF(f), 0, 0, 0, def, ch, doc}
+
+static const char *const log_levels[] = {"error", "warn", "info", "debug", "trace", NULL};
+static const char *const sync_modes[] = {"full", "normal", NULL};
+
+/* MQTT's own ceilings (MQTT 5.0 §1.5.4 strings, §2.1.4 packet size, §3.3.2.3.2 Receive Maximum). */
+#define MQTT_STRING_MAX 65535u
+#define MQTT_PACKET_MAX 268435455u
+#define MQTT_RECEIVE_MAX 65535u
+#define MQTT_KEEPALIVE_MAX_MS (65535u * 1000u)
+
+static const struct config_key top_keys[] = {
+	STR("data_dir", data_dir, "./var", "Directory for the database (agent.db) and other state; created if missing"),
+	ENUM("log_level", log_level, log_levels, "info", "Log verbosity: error, warn, info, debug or trace"),
+	DUR("sys_interval", sys_interval_ms, 0, 86400000, "10s", "Period of the $SYS/broker statistics topics; 0s turns them off"),
+	{0},
+};
+
+#define LISTENER(sec, on_def, addr_def, port_def)                                                                \
+	BOOL("enabled", sec.enabled, on_def, "Serve this listener"),                                             \
+	STR("address", sec.address, addr_def, "IP address to bind (0.0.0.0 or :: for every interface)"),         \
+	U32("port", sec.port, 1, 65535, port_def, "TCP port")
+
+static const struct config_key mqtt_keys[] = {
+	LISTENER(mqtt, "true", "127.0.0.1", "1883"),
+	{0},
+};
+
+#define TLS_KEYS(sec)                                                                                            \
+	STR("cert_file", sec.cert_file, NULL, "PEM certificate chain served to clients"),                        \
+	STR("key_file", sec.key_file, NULL, "PEM private key of cert_file"),                                     \
+	STR("ca_file", sec.ca_file, NULL, "PEM CA certificates that client certificates must chain to"),        \
+	BOOL("require_certificate", sec.require_certificate, "false",                                            \
+	     "Refuse clients without a valid certificate signed by ca_file"),                                    \
+	BOOL("use_identity_as_username", sec.use_identity_as_username, "false",                                  \
+	     "Use the client certificate's CN (or first DNS subjectAltName) as the MQTT username")
+
+static const struct config_key mqtt_tls_keys[] = {
+	LISTENER(mqtt_tls, "false", "0.0.0.0", "8883"),
+	TLS_KEYS(mqtt_tls),
+	{0},
+};
+
+static const struct config_key websocket_keys[] = {
+	LISTENER(websocket, "false", "127.0.0.1", "8080"),
+	STR("path", websocket.path, "/mqtt", "HTTP path that accepts the WebSocket upgrade (subprotocol mqtt)"),
+	TLS_KEYS(websocket),
+	{0},
+};
+
+static const struct config_key limits_keys[] = {
+	U32("max_connections", limits.max_connections, 1, 1000000, "10000", "Open client connections at most; more are refused at accept"),
+	U32("max_connections_per_second", limits.max_connections_per_second, 0, 1000000, "500",
+	    "New connections accepted per second per listener; 0 = unlimited"),
+	SIZE("max_packet_size", limits.max_packet_size, 64, MQTT_PACKET_MAX, "1m",
+	     "Largest MQTT packet accepted; announced as Maximum Packet Size (MQTT 5.0 §3.2.2.3.6)"),
+	U32("max_inflight", limits.max_inflight, 1, MQTT_RECEIVE_MAX, "32",
+	    "QoS 1/2 messages in flight per direction per client; announced as Receive Maximum"),
+	U32("max_queued_messages", limits.max_queued_messages, 0, 10000000, "1000",
+	    "Messages queued per session (offline or over max_inflight); 0 = unlimited up to max_queued_bytes"),
+	SIZE("max_queued_bytes", limits.max_queued_bytes, 1024, 1ull << 40, "16m", "Payload bytes queued per session"),
+	U32("max_topic_length", limits.max_topic_length, 1, MQTT_STRING_MAX, "1024", "Longest topic name or filter, in bytes"),
+	U32("max_topic_levels", limits.max_topic_levels, 1, 1024, "32", "Most '/'-separated levels in a topic name or filter"),
+	U32("max_subscriptions_per_client", limits.max_subscriptions_per_client, 1, 1000000, "100", "Subscriptions one session may hold"),
+	DUR("connect_timeout", limits.connect_timeout_ms, 100, 600000, "10s",
+	    "Time from accept to a complete CONNECT (TLS and WebSocket handshakes included)"),
+	DUR("max_keepalive", limits.max_keepalive_ms, 0, MQTT_KEEPALIVE_MAX_MS, "0s",
+	    "Cap on the client's keep alive, sent as Server Keep Alive (MQTT 5.0 §3.2.2.3.14); 0s = accept the client's"),
+	{0},
+};
+
+static const struct config_key security_keys[] = {
+	BOOL("allow_anonymous", security.allow_anonymous, "true",
+	     "Accept clients that give no username (and no certificate identity)"),
+	STR("password_file", security.password_file, NULL,
+	    "File of user:$pbkdf2-sha256$... lines (ferry-agent passwd); empty = no password check"),
+	STR("acl_file", security.acl_file, NULL, "Topic access rules (user/pattern/topic lines); empty = everything allowed"),
+	{0},
+};
+
+static const struct config_key admin_keys[] = {
+	BOOL("enabled", admin.enabled, "true", "Serve /metrics (Prometheus) and /healthz over HTTP"),
+	STR("address", admin.address, "127.0.0.1", "IP address to bind"),
+	U32("port", admin.port, 1, 65535, "9883", "TCP port"),
+	{0},
+};
+
+static const struct config_key store_keys[] = {
+	ENUM("sync", store.sync, sync_modes, "full",
+	     "full: fsync every commit, so acknowledged QoS 1/2 messages survive power loss; normal: faster, may lose "
+	     "the last commits on power loss (never corrupts)"),
+	U32("queue_items_max", store.queue_items_max, 16, 10000000, "65536",
+	    "Writes waiting for the disk before publishers are slowed down"),
+	U32("batch_items_max", store.batch_items_max, 1, 100000, "1024", "Writes committed together in one transaction"),
+	{0},
+};
+
+const struct config_section agent_config_sections[] = {
+	{"", top_keys, NULL},
+	{"mqtt", mqtt_keys, NULL},
+	{"mqtt_tls", mqtt_tls_keys, NULL},
+	{"websocket", websocket_keys, NULL},
+	{"limits", limits_keys, NULL},
+	{"security", security_keys, NULL},
+	{"admin", admin_keys, NULL},
+	{"store", store_keys, NULL},
+	{NULL, NULL, NULL},
+};
+
+void agent_config_defaults(struct agent_config *c)
+{
+	memset(c, 0, sizeof *c);
+	config_defaults(agent_config_sections, c);
+}
+
+static int check_tls(const struct agent_listener *l, const char *sec, bool need_cert, char *err, size_t err_len)
+{
+	if (!l->enabled)
+		return 0;
+	if (need_cert && !l->cert_file[0])
+		return snprintf(err, err_len, "[%s] needs cert_file and key_file", sec), ERR_CONFIG;
+	if (l->cert_file[0] && !l->key_file[0])
+		return snprintf(err, err_len, "[%s] cert_file needs key_file", sec), ERR_CONFIG;
+	if (l->require_certificate && !l->ca_file[0])
+		return snprintf(err, err_len, "[%s] require_certificate needs ca_file", sec), ERR_CONFIG;
+	if (l->use_identity_as_username && !l->require_certificate)
+		return snprintf(err, err_len, "[%s] use_identity_as_username needs require_certificate true", sec),
+		       ERR_CONFIG;
+	return 0;
+}
+
+int agent_config_validate(const struct agent_config *c, char *err, size_t err_len)
+{
+	int rc;
+	if ((rc = check_tls(&c->mqtt_tls, "mqtt_tls", true, err, err_len)) ||
+	    (rc = check_tls(&c->websocket, "websocket", false, err, err_len)))
+		return rc;
+	if (c->websocket.enabled && c->websocket.path[0] != '/')
+		return snprintf(err, err_len, "[websocket] path must start with '/'"), ERR_CONFIG;
+	const struct agent_listener *ls[] = {&c->mqtt, &c->mqtt_tls, &c->websocket, &c->admin};
+	const char *names[] = {"mqtt", "mqtt_tls", "websocket", "admin"};
+	for (int i = 0; i < 4; i++)
+		for (int j = i + 1; j < 4; j++)
+			if (ls[i]->enabled && ls[j]->enabled && ls[i]->port == ls[j]->port)
+				return snprintf(err, err_len, "[%s] and [%s] both use port %u", names[i], names[j],
+						ls[i]->port),
+				       ERR_CONFIG;
+	if (!c->data_dir[0])
+		return snprintf(err, err_len, "data_dir is empty"), ERR_CONFIG;
+	if (c->limits.max_inflight > c->limits.max_queued_messages && c->limits.max_queued_messages)
+		return snprintf(err, err_len, "[limits] max_inflight is over max_queued_messages"), ERR_CONFIG;
+	return 0;
+}
+
+int agent_config_parse(struct agent_config *c, const char *text, size_t len, const char *name, char *err,
+		       size_t err_len)
+{
+	agent_config_defaults(c);
+	int rc = config_parse(agent_config_sections, c, text, len, name, err, err_len);
+	return rc ? rc : agent_config_validate(c, err, err_len);
+}
+
+int agent_config_load(struct agent_config *c, const char *path, char *err, size_t err_len)
+{
+	agent_config_defaults(c);
+	int rc = config_parse_file(agent_config_sections, c, path, err, err_len);
+	return rc ? rc : agent_config_validate(c, err, err_len);
+}
+
+static const char *type_name(const struct config_key *k)
+{
+	switch (k->type) {
+	case CFG_STR: return "string";
+	case CFG_BOOL: return "boolean";
+	case CFG_U32:
+	case CFG_U64: return "integer";
+	case CFG_SIZE: return "size";
+	case CFG_DURATION: return "duration";
+	case CFG_ENUM: return "choice";
+	}
+	return "?";
+}
+
+static void range(const struct config_key *k, char *out, size_t len)
+{
+	out[0] = '\0';
+	if (k->type == CFG_STR) {
+		snprintf(out, len, "up to %zu bytes", k->size - 1);
+	} else if (k->type == CFG_ENUM) {
+		size_t n = 0;
+		for (int i = 0; k->choices[i]; i++)
+			n += (size_t)snprintf(out + n, n < len ? len - n : 0, "%s%s", i ? ", " : "", k->choices[i]);
+	} else if (k->type == CFG_U32 || k->type == CFG_U64) {
+		snprintf(out, len, "%llu..%llu", (unsigned long long)k->min, (unsigned long long)k->max);
+	} else if (k->type == CFG_SIZE) {
+		snprintf(out, len, "%llu..%llu bytes", (unsigned long long)k->min, (unsigned long long)k->max);
+	} else if (k->type == CFG_DURATION) {
+		snprintf(out, len, "%llu..%llu ms", (unsigned long long)k->min, (unsigned long long)k->max);
+	}
+}
+
+int agent_config_render_doc(struct dbuf *out)
+{
+	int rc = 0;
+	for (const struct config_section *s = agent_config_sections; s->keys && !rc; s++) {
+		rc = s->name[0] ? dbuf_printf(out, "\n### [%s]\n\n", s->name) : dbuf_printf(out, "\n### Top level\n\n");
+		rc = rc ? rc : dbuf_addstr(out, "| key | type | range | default | meaning |\n|---|---|---|---|---|\n");
+		for (const struct config_key *k = s->keys; k->key && !rc; k++) {
+			char r[160];
+			range(k, r, sizeof r);
+			rc = dbuf_printf(out, "| `%s` | %s | %s | %s | %s |\n", k->key, type_name(k), r,
+					 k->def && k->def[0] ? k->def : "(empty)", k->doc);
+		}
+	}
+	return rc;
+}
+
+int agent_config_render_example(struct dbuf *out)
+{
+	int rc = dbuf_addstr(out, "# ferry-agent configuration: every key with its default, commented out.\n"
+				  "# Check a file with: ferry-agent --check-config -c FILE\n");
+	for (const struct config_section *s = agent_config_sections; s->keys && !rc; s++) {
+		if (s->name[0])
+			rc = dbuf_printf(out, "\n[%s]\n", s->name);
+		for (const struct config_key *k = s->keys; k->key && !rc; k++)
+			rc = dbuf_printf(out, "# %s\n#%s%s%s\n", k->doc, k->key, k->def ? " " : "", k->def ? k->def : "");
+	}
+	return rc;
+}

@@ -1,0 +1,88 @@
+/* The agent's configuration: one struct, one key table (agent/config.c) with types, bounds, defaults and a
+ * line of documentation per key.  docs/agent-config.md and examples/agent.conf are rendered from the table
+ * (agent_config_render_doc / _example) and a unit test keeps them in step.
+ *
+ * Sections: top level, [mqtt], [mqtt_tls], [websocket], [limits], [security], [admin], [store].
+ * [route NAME] and [uplink] are reserved for the store-and-forward work and refused until they exist. */
+#ifndef FERRY_AGENT_CONFIG_H
+#define FERRY_AGENT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/config.h"
+#include "base/dbuf.h"
+
+#define AGENT_PATH_MAX 1024
+#define AGENT_ADDR_MAX 64
+
+struct agent_listener {
+	bool enabled;
+	char address[AGENT_ADDR_MAX];
+	uint32_t port;
+	/* TLS: a listener serves TLS when cert_file is set (always for [mqtt_tls]) */
+	char cert_file[AGENT_PATH_MAX];
+	char key_file[AGENT_PATH_MAX];
+	char ca_file[AGENT_PATH_MAX];
+	bool require_certificate;
+	bool use_identity_as_username;
+	char path[128]; /* websocket: the HTTP path to upgrade on */
+};
+
+struct agent_limits {
+	uint32_t max_connections;
+	uint32_t max_connections_per_second; /* 0 = unlimited */
+	uint64_t max_packet_size;            /* bytes */
+	uint32_t max_inflight;               /* MQTT 5 Receive Maximum we announce and enforce */
+	uint32_t max_queued_messages;        /* per session */
+	uint64_t max_queued_bytes;           /* per session */
+	uint32_t max_topic_length;
+	uint32_t max_topic_levels;
+	uint32_t max_subscriptions_per_client;
+	uint64_t connect_timeout_ms;
+	uint64_t max_keepalive_ms;           /* 0 = accept the client's; else Server Keep Alive cap */
+};
+
+struct agent_security {
+	bool allow_anonymous;
+	char password_file[AGENT_PATH_MAX];
+	char acl_file[AGENT_PATH_MAX];
+};
+
+enum agent_store_sync { AGENT_SYNC_FULL, AGENT_SYNC_NORMAL }; /* index into the enum's choices */
+
+struct agent_store_cfg {
+	int sync; /* enum agent_store_sync */
+	uint32_t queue_items_max;
+	uint32_t batch_items_max;
+};
+
+struct agent_config {
+	char data_dir[AGENT_PATH_MAX];
+	int log_level; /* enum log_level */
+	uint64_t sys_interval_ms; /* $SYS publish period; 0 = off */
+	struct agent_listener mqtt, mqtt_tls, websocket;
+	struct agent_limits limits;
+	struct agent_security security;
+	struct agent_listener admin; /* address/port only */
+	struct agent_store_cfg store;
+};
+
+extern const struct config_section agent_config_sections[];
+
+/* Embedded defaults.  Always succeeds (a bad default fails the unit test, not the daemon). */
+void agent_config_defaults(struct agent_config *c);
+/* Defaults, then the file, then cross-key checks.  0 or ERR_CONFIG with "file:line: why" in err. */
+int agent_config_load(struct agent_config *c, const char *path, char *err, size_t err_len);
+int agent_config_parse(struct agent_config *c, const char *text, size_t len, const char *name, char *err,
+		       size_t err_len);
+/* Checks no single key can make: TLS needs a certificate, identity-as-username needs client certificates,
+ * listeners must not collide.  0 or ERR_CONFIG. */
+int agent_config_validate(const struct agent_config *c, char *err, size_t err_len);
+
+/* Markdown reference of every key (docs/agent-config.md's table part) and a commented example file. */
+int agent_config_render_doc(struct dbuf *out);
+int agent_config_render_example(struct dbuf *out);
+
+#endif
