@@ -127,8 +127,8 @@ uint64_t log_size_bytes(const struct log *log);
 size_t log_segment_count(const struct log *log);
 
 struct log_time_lookup {
-	int64_t offset;    /* first offset whose timestamp >= the target (record level when uncompressed) */
-	int64_t timestamp; /* that record's timestamp (the batch max timestamp for compressed batches) */
+	int64_t offset;    /* first offset whose timestamp >= the target (record level; LZ4 is inflated) */
+	int64_t timestamp; /* that record's timestamp (the batch max timestamp when records can't be read) */
 };
 /* ListOffsets by timestamp: the earliest record with timestamp >= ts_ms.  ERR_NOT_FOUND when there is none. */
 int log_offset_for_time(struct log *log, int64_t ts_ms, struct log_time_lookup *out);

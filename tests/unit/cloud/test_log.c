@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "base/err.h"
+#include "kafka/batch.h"
 #include "log_fixture.h"
 
 static void test_append_read(void **state)
@@ -237,6 +238,19 @@ static void test_offset_for_time(void **state)
 	assert_int_equal(log_max_timestamp(f->log, &tl), 0);
 	assert_int_equal(tl.offset, 5 * 199 + 4);
 	assert_int_equal(tl.timestamp, 100000 + 100 * 199 + 40);
+	/* an LZ4 batch (as the agent ships them) is decompressed to find the exact record */
+	uint8_t scratch[4096];
+	struct kafka_batch_builder bb;
+	kafka_batch_builder_init(&bb, KAFKA_COMPRESSION_LZ4, f->buf, sizeof f->buf, scratch, sizeof scratch);
+	for (int k = 0; k < 6; k++)
+		assert_int_equal(kafka_batch_append(&bb, 900000 + 10 * k, NULL, -1, "value value value", 17, NULL, 0), 0);
+	int blen = kafka_batch_finish(&bb);
+	assert_true(blen > 0);
+	assert_int_equal(log_append(f->log, f->buf, (size_t)blen, 1, LOG_APPEND_LEADER, &info), 0);
+	assert_int_equal(info.base_offset, 1000);
+	assert_int_equal(log_offset_for_time(f->log, 900000 + 25, &tl), 0);
+	assert_int_equal(tl.offset, 1003);
+	assert_int_equal(tl.timestamp, 900000 + 30);
 	/* non-monotonic timestamps: the first batch in offset order whose max >= target */
 	b.base_ts = 50;
 	assert_int_equal(fx_append(f, &b, &info), 0);
