@@ -12,6 +12,7 @@
 
 _Static_assert(LOG_SEGMENT_BYTES_LIMIT <= INT32_MAX, "index positions are int32");
 _Static_assert(LOG_BATCH_BYTES_LIMIT < LOG_SEGMENT_BYTES_LIMIT, "a batch must fit a segment");
+_Static_assert(LOG_BATCH_BYTES_LIMIT <= LOG_MEM_SEGMENT_BYTES_MAX, "a batch must fit a memory segment");
 
 void log_config_default(struct log_config *cfg)
 {

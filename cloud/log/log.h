@@ -27,6 +27,7 @@
 #define LOG_BATCH_BYTES_LIMIT ((size_t)64 << 20)
 #define LOG_INDEX_INTERVAL_MIN 64u
 #define LOG_PRODUCERS_LIMIT 1000000u
+#define LOG_MEM_SEGMENT_BYTES_MAX ((size_t)64 << 20) /* memory backend segments are allocated whole */
 
 enum log_flush_policy {
 	LOG_FLUSH_SYNC,     /* acks wait for an fsync; a group commit covers many appends (default) */
