@@ -73,6 +73,22 @@ for arch in aarch64 armhf; do
   done
 done
 
+# The static library floor: what SQLite, mbedtls, libevent, lz4 and glibc alone weigh in a static binary
+# (libfloor.c calls what the agent uses from each, and nothing of Ferry's).
+for arch in aarch64 armhf; do
+  case $arch in aarch64) triplet=aarch64-linux-gnu extra= ;; armhf) triplet=arm-linux-gnueabihf extra=-D_FILE_OFFSET_BITS=64 ;; esac
+  [ -d "$build/sysroot-$arch" ] && command -v "$triplet-gcc" >/dev/null || continue
+  if "$triplet-gcc" --sysroot="$build/sysroot-$arch" $extra -O2 -static -o "$tmp/floor" "$here/libfloor.c" \
+    -Wl,--start-group -lmbedtls -lmbedx509 -lmbedcrypto -levent -levent_pthreads -lsqlite3 -llz4 -lpthread -lm \
+    -Wl,--end-group 2>"$tmp/floor.log"; then
+    s=$(strip_size "$triplet-strip" "$tmp/floor")
+    row "static library floor, $arch (libraries only, no Ferry code)" "$(kb "$s") ($s B)" \
+      "text+data+bss $(loaded "$triplet-size" "$tmp/floor")"
+  else
+    row "static library floor, $arch" "link failed" "$(head -n 1 "$tmp/floor.log")"
+  fi
+done
+
 # --- RSS ----------------------------------------------------------------------------------------------------
 # start_agent NAME CMD...: starts the agent (CMD may begin with a qemu runner) on a free port; sets apid,
 # aport; returns as agent_wait_listen does (0 listening, 2 no broker yet, 1 failed).
