@@ -384,15 +384,21 @@ fail:
 	return NULL;
 }
 
+/* The TLS layer of bev: bev itself, or a layer below it (WebSocket over TLS). */
 static struct conn *conn_of(struct bufferevent *bev)
 {
-	struct bufferevent *under = bev ? bufferevent_get_underlying(bev) : NULL;
-	if (!under)
-		return NULL;
-	bufferevent_data_cb rd;
-	void *arg;
-	bufferevent_getcb(under, &rd, NULL, NULL, &arg);
-	return rd == conn_read ? arg : NULL;
+	for (int depth = 0; bev && depth < 4; depth++) {
+		struct bufferevent *under = bufferevent_get_underlying(bev);
+		if (!under)
+			return NULL;
+		bufferevent_data_cb rd;
+		void *arg;
+		bufferevent_getcb(under, &rd, NULL, NULL, &arg);
+		if (rd == conn_read)
+			return arg;
+		bev = under;
+	}
+	return NULL;
 }
 
 bool net_tls_is_tls(struct bufferevent *bev) { return conn_of(bev) != NULL; }
@@ -449,17 +455,11 @@ int net_tls_close_notify(struct bufferevent *bev)
 		return ERR_INVAL;
 	if (!c->established || c->failed)
 		return ERR_STATE;
-	bufferevent_flush(c->bev, EV_WRITE, BEV_NORMAL); /* plaintext first, then the alert */
+	/* all plaintext first, past the socket's watermark, then the alert: data after it would be lost */
+	bufferevent_flush(c->bev, EV_WRITE, BEV_FLUSH);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+		return ERR_AGAIN;
 	int rc = mbedtls_ssl_close_notify(&c->ssl);
 	return rc == 0 || rc == MBEDTLS_ERR_SSL_WANT_WRITE ? 0 : ERR_IO;
 }
 
-void net_bev_resume_read(struct bufferevent *bev)
-{
-	bufferevent_enable(bev, EV_READ);
-	struct bufferevent *under = bufferevent_get_underlying(bev);
-	if (under)
-		bufferevent_trigger(under, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
-	else if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
-		bufferevent_trigger(bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
-}

@@ -17,6 +17,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "net/bev.h"
+
 struct bufferevent;
 struct event_base;
 
@@ -57,7 +59,8 @@ void net_tls_unref(struct net_tls *t);
 struct bufferevent *net_tls_wrap(struct net_tls *t, struct event_base *base, struct bufferevent *underlying,
 				 const char *hostname);
 
-/* True when bev was made by net_tls_wrap. */
+/* The functions below take the bufferevent from net_tls_wrap or any filter stacked on it (WebSocket over TLS). */
+/* True when bev is, or runs over, a TLS layer. */
 bool net_tls_is_tls(struct bufferevent *bev);
 /* True once the handshake has completed on bev. */
 bool net_tls_is_established(struct bufferevent *bev);
@@ -67,12 +70,9 @@ bool net_tls_is_established(struct bufferevent *bev);
 int net_tls_peer_identity(struct bufferevent *bev, char *out, size_t out_len);
 /* Negotiated ciphersuite name for logs; "" before the handshake or for a non-TLS bufferevent. */
 const char *net_tls_cipher(struct bufferevent *bev);
-/* Queue a close_notify alert; the caller frees bev once its output has drained. */
+/* Move all queued plaintext below (ignoring the watermark), then queue a close_notify alert; the caller frees
+ * bev once the socket has sent it (net_bev_close_after_flush does all of this).  0, ERR_INVAL, ERR_STATE
+ * (no handshake yet), ERR_AGAIN (plaintext could not be moved), ERR_IO. */
 int net_tls_close_notify(struct bufferevent *bev);
-
-/* Enable reading on any bufferevent and, for a filter (TLS, WebSocket), make it process what is already
- * buffered below it: libevent 2.1 filters only run on new bytes from the socket, so a reader that paused
- * with bufferevent_disable(EV_READ) must resume with this, or a message already received can sit unread. */
-void net_bev_resume_read(struct bufferevent *bev);
 
 #endif

@@ -31,6 +31,8 @@ struct t {
 	size_t want;        /* client stops the loop after this many echoed bytes */
 	bool close_after;   /* server: close_notify after the first echo */
 	int pauses;         /* server: stop reading this many times, resume 30 ms later */
+	size_t blast;       /* server: on connect, write this many bytes and close gracefully */
+	bool closed_cb;
 	struct event *resume;
 	int port;
 	pid_t child;
@@ -88,6 +90,11 @@ static void srv_read(struct bufferevent *bev, void *arg)
 	}
 }
 
+static void srv_closed(void *arg)
+{
+	((struct t *)arg)->closed_cb = true;
+}
+
 static void srv_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct t *t = arg;
@@ -96,6 +103,13 @@ static void srv_event(struct bufferevent *bev, short what, void *arg)
 		assert_true(net_tls_is_established(bev));
 		assert_true(net_tls_cipher(bev)[0] != '\0');
 		t->srv.ident_rc = net_tls_peer_identity(bev, t->srv.ident, sizeof t->srv.ident);
+		if (t->blast) {
+			unsigned char *b = calloc(1, t->blast);
+			bufferevent_write(bev, b, t->blast);
+			free(b);
+			t->srv.bev = NULL; /* owned by the close now */
+			net_bev_close_after_flush(bev, 5000, srv_closed, t);
+		}
 		return;
 	}
 	t->srv.error |= (what & BEV_EVENT_ERROR) != 0;
@@ -280,6 +294,27 @@ static void test_pause_resume(void **state)
 	teardown_t(&t);
 }
 
+/* Everything written before a graceful close arrives, then EOF; a plain free would drop it. */
+static void test_close_after_flush(void **state)
+{
+	(void)state;
+	struct t t;
+	setup_t(&t, make(NET_TLS_SERVER, "server.crt", "server.key", NULL, NET_TLS_VERIFY_NONE),
+		make(NET_TLS_CLIENT, NULL, NULL, "ca.crt", NET_TLS_VERIFY_REQUIRED));
+	t.blast = 256 * 1024;
+	t.want = SIZE_MAX;
+	connect_client(&t, "localhost");
+	run(&t, 10);
+	struct timeval tv = {0, 100000}; /* the server side polls for the drain; let it finish */
+	event_base_loopexit(t.base, &tv);
+	event_base_dispatch(t.base);
+	assert_true(t.closed_cb);
+	assert_int_equal(evbuffer_get_length(t.cli.got), 256 * 1024);
+	assert_true(t.cli.eof);
+	assert_false(t.cli.error);
+	teardown_t(&t);
+}
+
 static void test_san_only_identity(void **state)
 {
 	(void)state;
@@ -439,6 +474,7 @@ int main(void)
 		cmocka_unit_test(test_echo_and_identity),
 		cmocka_unit_test(test_one_mib_through),
 		cmocka_unit_test(test_pause_resume),
+		cmocka_unit_test(test_close_after_flush),
 		cmocka_unit_test(test_san_only_identity),
 		cmocka_unit_test(test_wrong_hostname),
 		cmocka_unit_test(test_untrusted_server),

@@ -16,7 +16,7 @@
 static char pki_dir[256];
 
 /* Make the PKI once per binary; returns the directory (removed at exit). */
-static const char *fixture_pki(void)
+static inline const char *fixture_pki(void)
 {
 	if (pki_dir[0])
 		return pki_dir;
@@ -30,7 +30,7 @@ static const char *fixture_pki(void)
 	return pki_dir;
 }
 
-static void fixture_cleanup(void)
+static inline void fixture_cleanup(void)
 {
 	if (pki_dir[0]) {
 		char cmd[300];
@@ -40,7 +40,7 @@ static void fixture_cleanup(void)
 	}
 }
 
-static const char *pki(const char *name)
+static inline const char *pki(const char *name)
 {
 	static char paths[8][300];
 	static int next;
@@ -50,7 +50,7 @@ static const char *pki(const char *name)
 }
 
 /* Start `sh -c cmd` in the background. */
-static pid_t fixture_spawn(const char *cmd)
+static inline pid_t fixture_spawn(const char *cmd)
 {
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -62,7 +62,7 @@ static pid_t fixture_spawn(const char *cmd)
 }
 
 /* Stop a child started by fixture_spawn (its whole process group) and reap it. */
-static void fixture_stop(pid_t pid)
+static inline void fixture_stop(pid_t pid)
 {
 	if (pid <= 0)
 		return;
@@ -71,7 +71,7 @@ static void fixture_stop(pid_t pid)
 }
 
 /* A port that was free a moment ago on 127.0.0.1. */
-static int fixture_free_port(void)
+static inline int fixture_free_port(void)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -83,7 +83,7 @@ static int fixture_free_port(void)
 }
 
 /* Wait (bounded) until something listens on 127.0.0.1:port. */
-static int fixture_wait_port(int port)
+static inline int fixture_wait_port(int port)
 {
 	for (int i = 0; i < 200; i++) {
 		int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -98,7 +98,7 @@ static int fixture_wait_port(int port)
 	return -1;
 }
 
-static size_t fixture_read_file(const char *path, char *out, size_t cap)
+static inline size_t fixture_read_file(const char *path, char *out, size_t cap)
 {
 	FILE *f = fopen(path, "rb");
 	size_t n = f ? fread(out, 1, cap - 1, f) : 0;
