@@ -260,6 +260,7 @@ static bool handle_frame(struct conn *c, struct kreq *r)
 		log_warn("kafka: closing %s: api %d v%d correlation %d: %s", c->peer, k, r->hdr.api_version,
 			 r->hdr.correlation_id, err_str(rc));
 		metric_add(ctr, 1);
+		r->done = true; /* nothing to answer: freed with the connection */
 		conn_fail(c);
 		return false;
 	}
@@ -267,6 +268,7 @@ static bool handle_frame(struct conn *c, struct kreq *r)
 	    k != KAFKA_API_SASL_AUTHENTICATE) {
 		log_warn("kafka: closing %s: %s before SASL authentication", c->peer, api_name(k));
 		metric_add(b->m.closed_auth, 1);
+		r->done = true;
 		conn_fail(c);
 		return false;
 	}
