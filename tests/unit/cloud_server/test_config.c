@@ -73,12 +73,24 @@ static void test_refusals(void **state)
 	}
 }
 
+/* examples/cloud.conf documents every default: it must parse and change nothing. */
+static void test_example_is_the_defaults(void **state)
+{
+	(void)state;
+	char err[256];
+	static struct cloud_config d;
+	assert_int_equal(cloud_config_load(&d, NULL, err, sizeof err), 0);
+	assert_int_equal(cloud_config_load(&c, "examples/cloud.conf", err, sizeof err), 0);
+	assert_memory_equal(&c, &d, sizeof c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_sections_and_users),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_example_is_the_defaults),
 	};
 	return cmocka_run_group_tests_name("cloud_server/config", tests, NULL, NULL);
 }
