@@ -76,15 +76,53 @@ static void fill(char *p, size_t len, uint64_t i)
 	}
 }
 
+#define PAYLOADS 1024 /* distinct payloads, made before the clock starts */
+
+static pid_t broker_pid;
+
+/* CPU seconds the broker process has used (user + system), when we started it; 0 otherwise. */
+static double broker_cpu_s(void)
+{
+	if (broker_pid <= 0)
+		return 0;
+	char path[64], line[1024];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)broker_pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	size_t n = fread(line, 1, sizeof line - 1, f);
+	fclose(f);
+	line[n] = 0;
+	char *p = strrchr(line, ')');
+	unsigned long ut = 0, st = 0;
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		return 0;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static void report(const char *op, size_t size, const char *codec, const char *acks, uint64_t n, uint64_t bytes,
+		   double s, double cpu, const char *note)
+{
+	char eff[32] = "-";
+	if (cpu > 0)
+		snprintf(eff, sizeof eff, "%.0f", (double)bytes / cpu / 1e6);
+	printf("| %s | %4zu B | %-4s | %-3s | %8.1f | %10.0f | %6s | %s |\n", op, size, codec, acks,
+	       (double)bytes / s / 1e6, (double)n / s, eff, note);
+	fflush(stdout);
+}
+
 static void produce_run(const char *topic, size_t size, uint64_t count, const char *codec, const char *acks)
 {
 	rd_kafka_t *rk = producer(codec, acks, "5");
 	rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
-	char *buf = malloc(size + 1);
+	char *bufs = malloc((size + 1) * PAYLOADS);
+	for (uint64_t i = 0; i < PAYLOADS; i++)
+		fill(bufs + i * (size + 1), size, i);
 	delivered = failed = 0;
+	double cpu0 = broker_cpu_s();
 	uint64_t t0 = port_now_ns();
 	for (uint64_t i = 0; i < count; i++) {
-		fill(buf, size, i);
+		char *buf = bufs + (i % PAYLOADS) * (size + 1);
 		while (rd_kafka_produce(t, 0, RD_KAFKA_MSG_F_COPY, buf, size, NULL, 0, NULL) == -1)
 			rd_kafka_poll(rk, 1);
 		if ((i & 1023) == 0)
@@ -92,10 +130,10 @@ static void produce_run(const char *topic, size_t size, uint64_t count, const ch
 	}
 	rd_kafka_flush(rk, 120000);
 	double s = (double)(port_now_ns() - t0) / 1e9;
-	printf("| produce | %4zu B | %-4s | %-3s | %8.1f | %10.0f | %" PRId64 " failed |\n", size, codec, acks,
-	       (double)count * (double)size / s / 1e6, (double)count / s, failed);
-	fflush(stdout);
-	free(buf);
+	char note[64];
+	snprintf(note, sizeof note, "%" PRId64 " failed", failed);
+	report("produce", size, codec, acks, count, count * size, s, broker_cpu_s() - cpu0, note);
+	free(bufs);
 	rd_kafka_topic_destroy(t);
 	rd_kafka_destroy(rk);
 }
@@ -111,6 +149,7 @@ static void consume_run(const char *topic, size_t size, uint64_t count, const ch
 	rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
 	rd_kafka_consume_start(t, 0, RD_KAFKA_OFFSET_BEGINNING);
 	uint64_t n = 0, bytes = 0, t0 = port_now_ns();
+	double cpu0 = broker_cpu_s();
 	while (n < count) {
 		rd_kafka_message_t *m = rd_kafka_consume(t, 0, 5000);
 		if (!m)
@@ -122,9 +161,9 @@ static void consume_run(const char *topic, size_t size, uint64_t count, const ch
 		rd_kafka_message_destroy(m);
 	}
 	double s = (double)(port_now_ns() - t0) / 1e9;
-	printf("| consume | %4zu B | %-4s | -   | %8.1f | %10.0f | %" PRIu64 " of %" PRIu64 " |\n", size, codec,
-	       (double)bytes / s / 1e6, (double)n / s, n, count);
-	fflush(stdout);
+	char note[64];
+	snprintf(note, sizeof note, "%" PRIu64 " of %" PRIu64, n, count);
+	report("consume", size, codec, "-", n, bytes, s, broker_cpu_s() - cpu0, note);
 	rd_kafka_consume_stop(t, 0);
 	rd_kafka_topic_destroy(t);
 	rd_kafka_destroy(rk);
@@ -283,13 +322,14 @@ int main(int argc, char **argv)
 	if (!mkdtemp(dir))
 		return 2;
 	pid_t broker = 0;
-	if (!bootstrap[0] && (broker = start_broker(dir)) < 0) {
+	if (!bootstrap[0] && (broker_pid = broker = start_broker(dir)) < 0) {
 		fprintf(stderr, "bench_cloud_load: cannot start ferry-cloud (set FERRY_BUILD)\n");
 		return 2;
 	}
 	printf("machine: loopback TCP %.0f MB/s (one stream, 1 MiB writes); fdatasync %.0f/s (4 KiB appends, %s)\n",
 	       loopback_mbps(), fsync_rate(dir), dir);
-	printf("\n| op | record | codec | acks | MB/s | records/s | note |\n|---|---:|---|---|---:|---:|---|\n");
+	printf("\n| op | record | codec | acks | MB/s | records/s | MB per broker CPU s | note |\n"
+	       "|---|---:|---|---|---:|---:|---:|---|\n");
 	static const size_t sizes[] = {100, 1024};
 	static const char *codecs[] = {"none", "lz4"};
 	for (int si = 0; si < 2; si++)
