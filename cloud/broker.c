@@ -26,6 +26,7 @@
 
 #define PRODUCER_ID_BLOCK 1000
 #define RETENTION_CHECK_MS 60000
+#define GAUGES_MS 5000
 #define METRICS_MAX 4096
 
 static struct topic_store store; /* one broker per process */
@@ -114,6 +115,8 @@ void broker_schedule(struct broker *b)
 		next = b->last_flush_ms + b->cfg->flush_interval_ms;
 	if (b->last_retention_ms + RETENTION_CHECK_MS < next)
 		next = b->last_retention_ms + RETENTION_CHECK_MS;
+	if (b->last_gauges_ms + GAUGES_MS < next)
+		next = b->last_gauges_ms + GAUGES_MS;
 	uint64_t delay = next > now ? next - now : 0;
 	struct timeval tv = {(time_t)(delay / 1000), (suseconds_t)(delay % 1000) * 1000};
 	event_add(b->tick_ev, &tv);
@@ -129,6 +132,10 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	group_tick(b->groups, now);
 	if (b->cfg->flush == CLOUD_FLUSH_INTERVAL && now >= b->last_flush_ms + b->cfg->flush_interval_ms)
 		flush_round(b);
+	if (now >= b->last_gauges_ms + GAUGES_MS) {
+		topics_update_gauges(b->topics);
+		b->last_gauges_ms = now;
+	}
 	if (now >= b->last_retention_ms + RETENTION_CHECK_MS) {
 		topics_retention(b->topics);
 		b->last_retention_ms = now;

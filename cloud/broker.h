@@ -64,7 +64,7 @@ struct broker {
 	bool dirty;                /* logs appended since the last flush */
 	int64_t next_producer_id;  /* InitProducerId; a block is reserved durably ahead of use */
 	int64_t producer_id_reserved;
-	uint64_t last_retention_ms, last_flush_ms;
+	uint64_t last_retention_ms, last_flush_ms, last_gauges_ms;
 	char advertised_host[CLOUD_HOST_MAX];
 	uint16_t advertised_port;
 	char tls_advertised_host[CLOUD_HOST_MAX];
