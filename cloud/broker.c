@@ -205,6 +205,10 @@ static void register_metrics(struct broker *b)
 	x->auth_failed = metrics_counter(m, "ferry_cloud_sasl_failures_total", "", "failed SASL authentications");
 	x->fetch_parked = metrics_gauge(m, "ferry_cloud_fetch_parked", "", "Fetch requests waiting for data");
 	x->produce_parked = metrics_gauge(m, "ferry_cloud_produce_parked", "", "Produce requests waiting for fsync");
+	x->fetch_sendfile_bytes = metrics_counter(m, "ferry_cloud_fetch_sendfile_bytes_total", "",
+						  "record bytes served as file segments (sendfile, no user-space copy)");
+	x->fetch_copied_bytes = metrics_counter(m, "ferry_cloud_fetch_copied_bytes_total", "",
+						"record bytes copied into a Fetch response (TLS, memory logs)");
 	static const double bounds[] = {0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5};
 	for (int16_t k = 0; k < BROKER_API_SLOTS; k++) {
 		const char *name = api_name(k);

@@ -33,6 +33,7 @@ struct broker_metrics {
 	_Atomic int64_t *requests[BROKER_API_SLOTS];
 	struct metric_hist *latency[BROKER_API_SLOTS];
 	_Atomic int64_t *fetch_parked, *produce_parked;
+	_Atomic int64_t *fetch_sendfile_bytes, *fetch_copied_bytes;
 };
 
 struct broker;

@@ -102,8 +102,8 @@ int kreq_respond(struct kreq *r, const void *response)
 
 void kreq_respond_frame(struct kreq *r, struct evbuffer *frame)
 {
-	if (!r->out)
-		r->out = evbuffer_new();
+	if (!r->out && (r->out = evbuffer_new()))
+		evbuffer_set_flags(r->out, EVBUFFER_FLAG_DRAINS_TO_FD); /* keep sendfile chains as they are */
 	if (r->out)
 		evbuffer_add_buffer(r->out, frame);
 	else if (r->conn)
