@@ -56,6 +56,31 @@ def main():
             len(values), next((i for i, v in enumerate(values) if v != b"a%05d" % i), None))
         assert [o for o, _ in got] == list(range(5000))
 
+        # ---- committed offsets survive a SIGKILL too (they live in __consumer_offsets) ----
+        c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "dur", "enable.auto.commit": False,
+                      "auto.offset.reset": "earliest"})
+        c.subscribe(["d1"])
+        n, deadline = 0, time.time() + 30
+        while n < 2000 and time.time() < deadline:
+            m = c.poll(0.5)
+            if m is not None and not m.error():
+                n += 1
+                if n == 2000:
+                    c.commit(message=m, asynchronous=False)
+        c.close()
+        broker.kill9()
+        broker.start()
+        c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "dur", "enable.auto.commit": False,
+                      "auto.offset.reset": "earliest"})
+        committed = c.committed([TopicPartition("d1", 0)], timeout=10)
+        assert committed[0].offset == 2000, "committed offset after SIGKILL: %s" % committed[0].offset
+        c.subscribe(["d1"])
+        m, deadline = None, time.time() + 30
+        while (m is None or m.error()) and time.time() < deadline:
+            m = c.poll(0.5)
+        assert m is not None and m.value() == b"a02000", "resumed at %r" % (m.value() if m else None)
+        c.close()
+
         # ---- phase 2: SIGKILL while an idempotent producer is sending ----
         acked2, errors = [], []
 
