@@ -61,9 +61,11 @@ static void run_waiters(struct broker *b, struct broker_waiters *q, uint64_t now
 	while ((w = TAILQ_FIRST(&now_q))) {
 		TAILQ_REMOVE(&now_q, w, link);
 		w->req->park = NULL;
-		bool expired = force || now >= w->deadline_ms;
+		/* Fetch waiters are told whether they must answer now (deadline or shutdown); Produce waiters whether
+		 * the flush that they waited for failed. */
+		bool flag = q == &b->produce_waiters ? failed : force || now >= w->deadline_ms;
 		/* ready() may answer the request, which frees it (and w with its arena). */
-		if (w->ready(b, w, expired || failed)) {
+		if (w->ready(b, w, flag)) {
 			metric_add(q == &b->fetch_waiters ? b->m.fetch_parked : b->m.produce_parked, -1);
 		} else {
 			TAILQ_INSERT_TAIL(q, w, link);

@@ -43,7 +43,9 @@ struct broker_waiter {
 	TAILQ_ENTRY(broker_waiter) link;
 	struct kreq *req;
 	uint64_t deadline_ms;          /* monotonic */
-	bool (*ready)(struct broker *b, struct broker_waiter *w, bool timed_out); /* true: answered, unlink */
+	/* true: answered, unlink.  flag: for Fetch, answer now (deadline passed or shutting down); for Produce,
+	 * the flush it waited for failed. */
+	bool (*ready)(struct broker *b, struct broker_waiter *w, bool flag);
 };
 TAILQ_HEAD(broker_waiters, broker_waiter);
 

@@ -131,6 +131,26 @@ def main():
         # librdkafka keeps per-partition order across retries with idempotence on.
         nums = [int(v[1:]) for v in values]
         assert nums == sorted(nums), "records out of order"
+        # ---- flush=always: acks wait for the group commit; nothing is appended twice ----
+        strict = Broker(extra="[topics]\nflush always\n")
+        try:
+            strict.start()
+            acked3 = []
+            p3 = Producer({"bootstrap.servers": strict.bootstrap, "enable.idempotence": True, "acks": "all",
+                           "linger.ms": 2})
+            for i in range(3000):
+                p3.produce("d3", value=b"c%05d" % i, on_delivery=lambda e, m: e is None and acked3.append(1))
+                p3.poll(0)
+            assert p3.flush(30) == 0 and len(acked3) == 3000, "flush=always: %d acked" % len(acked3)
+            strict.kill9()
+            strict.start()
+            got3 = [v for _, v in consume_all(strict.bootstrap, "d3", 1, 3000)[0]]
+            assert got3 == [b"c%05d" % i for i in range(3000)], "flush=always: %d records back" % len(got3)
+        except AssertionError:
+            print(strict.tail(40))
+            raise
+        finally:
+            strict.close()
         print("33-cloud-durability: ok (phase 2: %d records, kill after %d acks)" % (len(values), 3000))
     except AssertionError:
         print(broker.tail(40))
