@@ -136,6 +136,8 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		flush_round(b);
 	if (now >= b->last_gauges_ms + GAUGES_MS) {
 		topics_update_gauges(b->topics);
+		server_close_idle(b->plain, now, b->cfg->idle_timeout_ms, b->cfg->auth_timeout_ms);
+		server_close_idle(b->tls, now, b->cfg->idle_timeout_ms, b->cfg->auth_timeout_ms);
 		b->last_gauges_ms = now;
 	}
 	if (now >= b->last_retention_ms + RETENTION_CHECK_MS) {

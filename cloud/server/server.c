@@ -305,6 +305,7 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
 		}
 		if (evbuffer_get_length(in) < 4 + (size_t)size)
 			return; /* the size is within the limit; wait for the rest */
+		c->active_ms = port_now_ms();
 		struct kreq *r = request_new(c, (size_t)size);
 		if (!r) {
 			framing_error(c, b->m.closed_malformed, "out of memory for a request", size);
@@ -372,6 +373,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	c->srv = s;
 	c->id = ++conn_id_seq;
+	c->opened_ms = c->active_ms = port_now_ms();
 	c->tls = s->tls != NULL;
 	snprintf(c->peer, sizeof c->peer, "%s:%u", host, port);
 	snprintf(c->host, sizeof c->host, "/%s", host);
@@ -449,6 +451,25 @@ int server_new(struct server **out, struct broker *b, struct event_base *base, c
 }
 
 uint16_t server_port(const struct server *s) { return s->port; }
+
+void server_close_idle(struct server *s, uint64_t now_ms, uint64_t idle_ms, uint64_t auth_ms)
+{
+	if (!s)
+		return;
+	struct conn *c;
+	TAILQ_FOREACH(c, &s->conns, link) {
+		if (c->failed)
+			continue;
+		if (s->sasl && !c->authenticated && now_ms - c->opened_ms >= auth_ms) {
+			log_warn("kafka: closing %s: not authenticated within %llu ms", c->peer, (unsigned long long)auth_ms);
+			metric_add(s->broker->m.closed_auth, 1);
+			conn_fail(c);
+		} else if (idle_ms && c->inflight == 0 && now_ms - c->active_ms >= idle_ms) {
+			log_debug("kafka: closing %s: idle for %llu ms", c->peer, (unsigned long long)(now_ms - c->active_ms));
+			conn_fail(c);
+		}
+	}
+}
 uint32_t server_connection_count(const struct server *s) { return s->conn_count; }
 
 void server_free(struct server *s)
