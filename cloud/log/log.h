@@ -137,6 +137,15 @@ int log_offset_for_time(struct log *log, int64_t ts_ms, struct log_time_lookup *
  * LEADER mode checks it itself too. */
 const struct producer_state *log_producers(const struct log *log);
 
+/* ---- leader epochs (KIP-101/279) ---- */
+
+/* The newest leader epoch of any batch in the log; -1 when none. */
+int32_t log_latest_epoch(const struct log *log);
+/* OffsetsForLeaderEpoch: the largest epoch <= epoch known to the log and the offset where it ended (the log
+ * end for the latest epoch); (-1, -1) when epoch is newer than every known one.  Persisted in the file
+ * backend as leader-epoch-checkpoint, trimmed by truncation and retention. */
+void log_epoch_end_offset(const struct log *log, int32_t epoch, int32_t *epoch_out, int64_t *end_out);
+
 /* ---- maintenance ---- */
 
 /* Apply retention (size, then age) to closed segments, and roll the active segment by age.  Advances the log
@@ -148,6 +157,10 @@ int log_advance_start(struct log *log, int64_t offset);
 /* Remove the batch containing offset and everything after it (a follower truncating to the leader); the
  * log end becomes that batch's base offset and producer state is rebuilt. */
 int log_truncate(struct log *log, int64_t offset);
+
+/* Drop everything and start empty at offset (Kafka truncateFullyAndStartAt): a follower whose log does
+ * not overlap the leader's.  Producer state and epochs are cleared.  On failure the log is failed. */
+int log_reset(struct log *log, int64_t offset);
 
 /* ---- durability ---- */
 

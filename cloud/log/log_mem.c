@@ -90,6 +90,12 @@ static int mem_log_ok(struct log *log)
 	return 0;
 }
 
+static int mem_epochs_load(struct log *log)
+{
+	epoch_cache_clear(&log->epochs);
+	return ERR_NOT_FOUND;
+}
+
 static int mem_close(struct log *log, bool clean)
 {
 	(void)log;
@@ -110,6 +116,8 @@ static const struct log_backend mem_backend = {
 	.snapshot_save = mem_snapshot_save,
 	.snapshot_load = mem_snapshot_load,
 	.start_offset_save = mem_log_ok,
+	.epochs_save = mem_log_ok,
+	.epochs_load = mem_epochs_load,
 	.close = mem_close,
 };
 

@@ -45,6 +45,8 @@ int log_read(struct log *log, int64_t offset, size_t max_bytes, int64_t max_offs
 	out->first_offset = out->next_offset = offset;
 	if (offset < log->start_offset || offset > log->end_offset)
 		return ERR_RANGE;
+	if (!log->seg_count)
+		return 0; /* a failed log_reset left nothing to read */
 	struct log_segment *seg = log->segs[segment_for(log, offset)];
 	if (offset >= seg->next_offset)
 		return 0;

@@ -277,7 +277,17 @@ static int file_log_setup(struct log *log, const char *dir)
 	if (start > log->start_offset)
 		log->start_offset = start < log->end_offset ? start : log->end_offset;
 	log_active(log)->sealed = false;
-	rc = log_producers_rebuild(log);
+	/* The checkpoint is written on every epoch change; what it lacks (a failed write) the replay adds. */
+	int erc = log->be->epochs_load(log);
+	if (erc && erc != ERR_NOT_FOUND)
+		log_warn("%s/%s: %s; rebuilding from the log", dir, FILE_EPOCH_NAME, err_str(erc));
+	bool epochs_changed = epoch_cache_truncate_end(&log->epochs, log->end_offset);
+	epochs_changed |= epoch_cache_truncate_start(&log->epochs, log->start_offset);
+	int32_t latest = epoch_cache_latest(&log->epochs);
+	rc = log_producers_rebuild(log, erc == 0);
+	epochs_changed |= epoch_cache_truncate_start(&log->epochs, log->start_offset);
+	if (!rc && (epochs_changed || erc || latest != epoch_cache_latest(&log->epochs)))
+		log_epochs_changed(log);
 out:
 	free(bases);
 	return rc;

@@ -91,10 +91,25 @@ void kafka_record_iter_init(struct kafka_record_iter *it, const struct kafka_bat
 	it->index = 0;
 }
 
+/* Zigzag varints, with the one-byte case inline: record fields are mostly small (base/rw.c does the rest). */
+static inline int32_t vint(struct rbuf *r)
+{
+	if (r->err == 0 && r->pos < r->len && r->p[r->pos] < 0x80)
+		return unzigzag32(r->p[r->pos++]);
+	return rbuf_varint(r);
+}
+
+static inline int64_t vlong(struct rbuf *r)
+{
+	if (r->err == 0 && r->pos < r->len && r->p[r->pos] < 0x80)
+		return unzigzag64(r->p[r->pos++]);
+	return rbuf_varlong(r);
+}
+
 /* A varint length: -1 for null, else at most what remains. */
 static int32_t var_len(struct rbuf *r, bool can_null)
 {
-	int32_t n = rbuf_varint(r);
+	int32_t n = vint(r);
 	if (r->err)
 		return 0;
 	if (n < -1 || (n == -1 && !can_null) || (n > 0 && (size_t)n > rbuf_left(r))) {
@@ -121,11 +136,11 @@ static void parse_header(struct rbuf *r, struct kafka_record_header *h)
 static int parse_record(struct rbuf *r, const struct kafka_batch *b, struct kafka_record *rec)
 {
 	rec->attributes = (int8_t)rbuf_u8(r);
-	int64_t ts_delta = rbuf_varlong(r);
-	rec->offset_delta = rbuf_varint(r);
+	int64_t ts_delta = vlong(r);
+	rec->offset_delta = vint(r);
 	rec->key = var_bytes(r, true);
 	rec->value = var_bytes(r, true);
-	rec->header_count = rbuf_varint(r);
+	rec->header_count = vint(r);
 	if (r->err)
 		return ERR_MALFORMED;
 	if (rec->header_count < 0 || (size_t)rec->header_count > rbuf_left(r) || rec->offset_delta < 0 ||
@@ -149,7 +164,7 @@ int kafka_record_next(struct kafka_record_iter *it, struct kafka_record *rec)
 {
 	if (it->index == it->batch->record_count)
 		return rbuf_left(&it->r) ? ERR_MALFORMED : 0; /* trailing bytes after the last record */
-	int32_t n = rbuf_varint(&it->r);
+	int32_t n = vint(&it->r);
 	if (it->r.err || n <= 0 || (size_t)n > rbuf_left(&it->r))
 		return ERR_MALFORMED;
 	struct rbuf one;

@@ -27,13 +27,24 @@ void kafka_batch_builder_init(struct kafka_batch_builder *bb, int compression, u
 		wbuf_init(&bb->rec, out + KAFKA_BATCH_HEADER_SIZE, out_cap - KAFKA_BATCH_HEADER_SIZE);
 }
 
-static size_t bytes_size(int32_t len) { return varint_size(len) + (len > 0 ? (size_t)len : 0); }
+/* Zigzag varint sizes and writes with the one-byte case inline (-64..63): most record fields. */
+static inline size_t vsize(int64_t v) { return v >= -64 && v <= 63 ? 1 : varlong_size(v); }
+
+static inline void put_vint(struct wbuf *w, int64_t v)
+{
+	if (v >= -64 && v <= 63 && w->err == 0 && w->len < w->cap)
+		w->p[w->len++] = (uint8_t)zigzag64(v);
+	else
+		wbuf_varlong(w, v);
+}
+
+static size_t bytes_size(int32_t len) { return vsize(len) + (len > 0 ? (size_t)len : 0); }
 
 static size_t body_size(int64_t ts_delta, int32_t offset_delta, int32_t key_len, int32_t value_len,
 			const struct kafka_record_header *headers, size_t header_count)
 {
-	size_t n = 1 + varlong_size(ts_delta) + varint_size(offset_delta) + bytes_size(key_len) +
-		   bytes_size(value_len) + varint_size((int32_t)header_count);
+	size_t n = 1 + vsize(ts_delta) + vsize(offset_delta) + bytes_size(key_len) + bytes_size(value_len) +
+		   vsize((int64_t)header_count);
 	for (size_t i = 0; i < header_count; i++)
 		n += bytes_size(headers[i].key.len) + bytes_size(headers[i].value.len);
 	return n;
@@ -48,7 +59,7 @@ size_t kafka_record_size(int64_t timestamp_delta, int32_t offset_delta, int32_t 
 
 static void put_bytes(struct wbuf *w, const void *p, int32_t len)
 {
-	wbuf_varint(w, len);
+	put_vint(w, len);
 	if (len > 0)
 		wbuf_bytes(w, p, (size_t)len);
 }
@@ -70,13 +81,13 @@ int kafka_batch_append(struct kafka_batch_builder *bb, int64_t timestamp_ms, con
 	if (body > INT32_MAX || bb->rec.cap - bb->rec.len < varint_size((int32_t)body) + body)
 		return ERR_FULL;
 	struct wbuf *w = &bb->rec;
-	wbuf_varint(w, (int32_t)body);
+	put_vint(w, (int64_t)body);
 	wbuf_u8(w, 0); /* record attributes: unused (Kafka protocol guide, "Record") */
-	wbuf_varlong(w, delta);
-	wbuf_varint(w, bb->count);
+	put_vint(w, delta);
+	put_vint(w, bb->count);
 	put_bytes(w, key, key_len);
 	put_bytes(w, value, value_len);
-	wbuf_varint(w, (int32_t)header_count);
+	put_vint(w, (int64_t)header_count);
 	for (size_t i = 0; i < header_count; i++) {
 		put_bytes(w, headers[i].key.p, headers[i].key.len);
 		put_bytes(w, headers[i].value.p, headers[i].value.len);

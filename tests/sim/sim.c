@@ -24,7 +24,7 @@ static uint64_t fnv(const void *p, size_t n, uint64_t h)
 	return h;
 }
 
-static uint64_t entry_hash(const struct raft_entry *e)
+uint64_t sim_entry_hash(const struct raft_entry *e)
 {
 	uint64_t h = fnv(&e->type, 1, 0xcbf29ce484222325ull);
 	return fnv(e->data, e->len, h);
@@ -48,7 +48,8 @@ void sim_opts_default(struct sim_opts *o, uint64_t seed)
 {
 	*o = (struct sim_opts){.seed = seed, .voters = 3, .spare = 0, .tick_ms = 10, .election_ticks = 10,
 	                       .heartbeat_ticks = 1, .delay_min_ms = 1, .delay_max_ms = 5, .pre_vote = true,
-	                       .check_quorum = true, .max_inflight = 16};
+	                       .check_quorum = true, .max_inflight = 16,
+	                       .max_msg_entries = 8};
 }
 
 static void boot_node(struct sim *s, struct sim_node *n, const struct raft_boot *boot)
@@ -62,7 +63,7 @@ static void boot_node(struct sim *s, struct sim_node *n, const struct raft_boot 
 	cfg.pre_vote = s->o.pre_vote;
 	cfg.check_quorum = s->o.check_quorum;
 	cfg.max_inflight = s->o.max_inflight;
-	cfg.max_msg_entries = 8;
+	cfg.max_msg_entries = s->o.max_msg_entries;
 	cfg.snap_chunk_bytes = 128;
 	int rc = raft_new(&cfg, boot, &n->r);
 	if (rc) {
@@ -317,7 +318,7 @@ static void sm_apply(struct sim *s, struct sim_node *n, const struct raft_entry 
 		         (unsigned long long)n->sm_index);
 		return;
 	}
-	uint64_t h = (n->sm_hash ^ entry_hash(e)) * 0x9e3779b97f4a7c15ull + e->index;
+	uint64_t h = (n->sm_hash ^ sim_entry_hash(e)) * 0x9e3779b97f4a7c15ull + e->index;
 	sim_grow(s, e->index);
 	if (s->sm_hash_at[e->index] == 0) {
 		s->sm_hash_at[e->index] = h;

@@ -381,6 +381,107 @@ static void test_bad_batches(void **state)
 	assert_int_equal(test_log_verify(f->log), 0);
 }
 
+static void append_epoch(struct fx *f, int32_t epoch, int n)
+{
+	struct log_append_info info;
+	struct test_batch b = test_batch_default();
+	b.records = 2;
+	for (int i = 0; i < n; i++) {
+		size_t len = test_batch_make(f->buf, sizeof f->buf, &b);
+		assert_int_equal(log_append(f->log, f->buf, len, epoch, LOG_APPEND_LEADER, &info), 0);
+	}
+}
+
+static void expect_epoch_end(struct fx *f, int32_t req, int32_t want_epoch, int64_t want_end)
+{
+	int32_t e;
+	int64_t o;
+	log_epoch_end_offset(f->log, req, &e, &o);
+	assert_int_equal(e, want_epoch);
+	assert_int_equal(o, want_end);
+}
+
+static void test_leader_epochs(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(fx_open(f), 0);
+	assert_int_equal(log_latest_epoch(f->log), -1);
+	append_epoch(f, 1, 50); /* offsets 0..99 */
+	append_epoch(f, 2, 50); /* 100..199 */
+	append_epoch(f, 5, 50); /* 200..299 */
+	assert_int_equal(log_latest_epoch(f->log), 5);
+	expect_epoch_end(f, 1, 1, 100);
+	expect_epoch_end(f, 2, 2, 200);
+	expect_epoch_end(f, 3, 2, 200);
+	expect_epoch_end(f, 5, 5, 300);
+	expect_epoch_end(f, 6, -1, -1);
+	/* a follower appending the leader's batches keeps their epochs */
+	struct log_append_info info;
+	struct test_batch b = test_batch_default();
+	b.base_offset = 300;
+	size_t len = test_batch_make(f->buf, sizeof f->buf, &b);
+	be32_put(f->buf + BATCH_OFF_LEADER_EPOCH, 7);
+	assert_int_equal(log_append(f->log, f->buf, len, 0, LOG_APPEND_REPLICA, &info), 0);
+	expect_epoch_end(f, 5, 5, 300);
+	expect_epoch_end(f, 7, 7, 301);
+	/* truncation forgets epochs that began at or after the new end */
+	assert_int_equal(log_truncate(f->log, 150), 0);
+	assert_int_equal(log_latest_epoch(f->log), 2);
+	expect_epoch_end(f, 2, 2, 150);
+	expect_epoch_end(f, 5, -1, -1);
+	/* the start moving past an epoch drops it */
+	assert_int_equal(log_advance_start(f->log, 120), 0);
+	expect_epoch_end(f, 1, 1, 120);
+	expect_epoch_end(f, 2, 2, 150);
+	if (f->backend == FX_FILE) {
+		assert_int_equal(log_close(f->log), 0);
+		f->log = NULL;
+		assert_int_equal(fx_open(f), 0);
+		expect_epoch_end(f, 1, 1, 120);
+		expect_epoch_end(f, 2, 2, 150);
+		unlink(test_path(f->dir, "leader-epoch-checkpoint")); /* rebuilt from the batches */
+		assert_int_equal(log_close(f->log), 0);
+		f->log = NULL;
+		unlink(test_path(f->dir, "leader-epoch-checkpoint"));
+		assert_int_equal(fx_open(f), 0);
+		expect_epoch_end(f, 2, 2, 150);
+		expect_epoch_end(f, 1, 1, 120);
+		assert_true(test_file_exists(test_path(f->dir, "leader-epoch-checkpoint")));
+	}
+}
+
+static void test_reset_and_jump(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(fx_open(f), 0);
+	assert_int_equal(fx_append_n(f, 100, 1), 100);
+	assert_int_equal(log_reset(f->log, 5000000000LL), 0);
+	assert_int_equal(log_start_offset(f->log), 5000000000LL);
+	assert_int_equal(log_end_offset(f->log), 5000000000LL);
+	assert_int_equal(log_segment_count(f->log), 1);
+	assert_int_equal(log_latest_epoch(f->log), -1);
+	struct log_read rd;
+	assert_int_equal(log_read(f->log, 99, 100, INT64_MAX, &rd), ERR_RANGE);
+	assert_int_equal(fx_append_n(f, 3, 1), 5000000003LL);
+	assert_int_equal(test_log_verify(f->log), 3);
+	/* a replica batch more than 2^31 offsets past the segment base starts a new segment */
+	struct log_append_info info;
+	struct test_batch b = test_batch_default();
+	b.base_offset = 5000000003LL + 3000000000LL;
+	size_t len = test_batch_make(f->buf, sizeof f->buf, &b);
+	assert_int_equal(log_append(f->log, f->buf, len, 0, LOG_APPEND_REPLICA, &info), 0);
+	assert_int_equal(log_segment_count(f->log), 2);
+	assert_int_equal(test_log_verify(f->log), 4);
+	if (f->backend == FX_FILE) {
+		assert_int_equal(log_close(f->log), 0);
+		f->log = NULL;
+		assert_int_equal(fx_open(f), 0);
+		assert_int_equal(log_start_offset(f->log), 5000000000LL);
+		assert_int_equal(log_end_offset(f->log), 8000000004LL);
+		assert_int_equal(test_log_verify(f->log), 4);
+	}
+}
+
 static void test_config_bounds(void **state)
 {
 	(void)state;
@@ -413,7 +514,8 @@ int main(void)
 		BOTH(test_roll_by_age),     BOTH(test_retention_size),   BOTH(test_retention_time),
 		BOTH(test_read_survives_retention), BOTH(test_offset_for_time), BOTH(test_truncate),
 		BOTH(test_advance_start),   BOTH(test_idempotent_append), BOTH(test_replica_append),
-		BOTH(test_bad_batches),     cmocka_unit_test(test_config_bounds),
+		BOTH(test_bad_batches),     BOTH(test_leader_epochs),
+		BOTH(test_reset_and_jump),  cmocka_unit_test(test_config_bounds),
 	};
 	return cmocka_run_group_tests_name("cloud/log", tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
 
 #include "base/err.h"
 #include "base/log.h"
@@ -313,6 +314,83 @@ static void test_commit_bounds(void **state)
 	log_close(other);
 }
 
+static void *sync_thread(void *job)
+{
+	log_commit_sync(job);
+	return NULL;
+}
+
+/* The three-phase round with the fdatasyncs on another thread while the loop appends, truncates and applies
+ * retention: a round publishes exactly what it covered. */
+static void test_commit_off_thread(void **state)
+{
+	struct fx *f = *state;
+	struct log_commit c;
+	struct log_commit_job job = {0};
+	pthread_t th;
+	assert_int_equal(log_commit_init(&c, 4), 0);
+	f->cfg.retention_bytes = 0; /* applied only when log_retention() is called, below */
+	assert_int_equal(fx_open(f), 0);
+	assert_int_equal(fx_append_n(f, 10, 1), 10);
+	assert_int_equal(log_commit_add(&c, f->log), 0);
+	assert_int_equal(log_commit_begin(&c, &job), 0);
+	assert_int_equal(job.count, 1);
+	assert_int_equal(c.count, 0);
+	datasync_count = 0;
+	assert_int_equal(pthread_create(&th, NULL, sync_thread, &job), 0);
+	assert_int_equal(fx_append_n(f, 5, 1), 15); /* the loop goes on */
+	assert_int_equal(log_commit_add(&c, f->log), 0);
+	pthread_join(th, NULL);
+	size_t flushed;
+	assert_int_equal(log_commit_end(&c, &job, &flushed), 0);
+	assert_int_equal(flushed, 1);
+	assert_int_equal(datasync_count, 1);
+	assert_int_equal(log_flushed_offset(f->log), 10); /* not the appends made during the sync */
+	assert_int_equal(log_commit_run(&c, &flushed), 0);
+	assert_int_equal(log_flushed_offset(f->log), 15);
+
+	/* a truncation between begin and end: the round must not claim the re-appended offsets */
+	assert_int_equal(fx_append_n(f, 5, 1), 20);
+	assert_int_equal(log_commit_add(&c, f->log), 0);
+	assert_int_equal(log_commit_begin(&c, &job), 0);
+	assert_int_equal(log_truncate(f->log, 12), 0);
+	assert_int_equal(log_flushed_offset(f->log), 12);
+	assert_int_equal(fx_append_n(f, 6, 1), 18);
+	assert_int_equal(log_commit_add(&c, f->log), 0);
+	assert_int_equal(log_commit_sync(&job), 0);
+	assert_int_equal(log_commit_end(&c, &job, &flushed), 0);
+	assert_int_equal(log_flushed_offset(f->log), 12);
+	assert_int_equal(log_commit_run(&c, &flushed), 0);
+	assert_int_equal(log_flushed_offset(f->log), 18);
+
+	/* retention removes the segment being synced: the job's reference keeps its descriptor open */
+	while (log_segment_count(f->log) < 3)
+		assert_true(fx_append_n(f, 1, 1) > 0);
+	assert_int_equal(log_commit_add(&c, f->log), 0);
+	assert_int_equal(log_commit_begin(&c, &job), 0);
+	assert_int_equal(job.count, 1);
+	size_t deleted;
+	assert_int_equal(log_retention(f->log, &deleted), 0);
+	assert_int_equal(deleted, 2);
+	assert_int_equal(log_commit_sync(&job), 0);
+	assert_int_equal(log_commit_end(&c, &job, &flushed), 0);
+	assert_int_equal(log_flushed_offset(f->log), log_end_offset(f->log));
+
+	/* a failed sync on the worker fails the log at end */
+	int64_t end = log_end_offset(f->log);
+	assert_int_equal(fx_append_n(f, 1, 1), end + 1);
+	assert_int_equal(log_commit_add(&c, f->log), 0);
+	assert_int_equal(log_commit_begin(&c, &job), 0);
+	datasync_fail = 1;
+	assert_int_equal(log_commit_sync(&job), ERR_IO);
+	assert_int_equal(log_failed(f->log), 0); /* the worker touched no log state */
+	assert_int_equal(log_commit_end(&c, &job, &flushed), ERR_IO);
+	assert_int_equal(log_failed(f->log), ERR_IO);
+	datasync_fail = 0;
+	log_commit_job_deinit(&job);
+	log_commit_deinit(&c);
+}
+
 #define T(t) cmocka_unit_test_setup_teardown(t, setup, fx_teardown)
 
 int main(void)
@@ -320,7 +398,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_enospc_append),       T(test_partial_write_then_eio), T(test_short_writes_and_eintr),
 		T(test_fsync_failure_fails_log), T(test_roll_failure),       T(test_group_commit_counts),
-		T(test_flush_policies),      T(test_commit_bounds),
+		T(test_flush_policies),      T(test_commit_bounds),         T(test_commit_off_thread),
 	};
 	return cmocka_run_group_tests_name("cloud/log_faults", tests, NULL, NULL);
 }

@@ -118,6 +118,20 @@ static void test_crash_keeps_flushed(void **state)
 	struct log_time_lookup tl;
 	assert_int_equal(log_offset_for_time(f->log, 1000 + 249, &tl), 0);
 	assert_int_equal(tl.offset, 249);
+	assert_int_equal(log_latest_epoch(f->log), 3); /* fx_append stamps epoch 3 */
+	assert_int_equal(log_close(f->log), 0);
+	f->log = NULL;
+	/* a corrupt epoch checkpoint is rebuilt from the batches */
+	damage(test_path(f->dir, "leader-epoch-checkpoint"), 0, "9\nx", 3);
+	assert_int_equal(fx_open(f), 0);
+	int32_t e;
+	int64_t end;
+	log_epoch_end_offset(f->log, 3, &e, &end);
+	assert_int_equal(e, 3);
+	assert_int_equal(end, 250);
+	log_epoch_end_offset(f->log, 2, &e, &end);
+	assert_int_equal(e, 2);
+	assert_int_equal(end, 0);
 }
 
 static void test_torn_tail(void **state)
