@@ -93,7 +93,7 @@ void api_metadata(struct broker *b, struct kreq *r)
 				out->error_code = KAFKA_EC_INVALID_TOPIC_EXCEPTION;
 				continue;
 			}
-			if (created++ == METADATA_CREATES_MAX) {
+			if (created++ >= METADATA_CREATES_MAX) {
 				out->error_code = KAFKA_EC_LEADER_NOT_AVAILABLE;
 				continue;
 			}
