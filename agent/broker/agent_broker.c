@@ -33,6 +33,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	struct agent_broker *ab = arg;
 	mqtt_broker_tick(ab->b, ab_now_ms(), port_wall_ms());
+	ab_check_stalled(ab);
 }
 
 int agent_broker_new(struct agent_broker **out, struct event_base *base, const struct agent_config *cfg,

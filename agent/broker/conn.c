@@ -96,8 +96,13 @@ static void set_blocked(struct ab_conn *conn, bool blocked)
 	conn->blocked = blocked;
 	/* A client whose output is stuck is not read either: its own publishes wait in TCP.  Blocking is called
 	 * from inside the engine (it only sets a flag there); unblocking only from the write callback. */
-	if (blocked)
+	if (blocked) {
 		bufferevent_disable(conn->bev, EV_READ);
+		conn->blocked_since_ms = ab_now_ms();
+	} else if (conn->stalled) {
+		conn->stalled = false;
+		mqtt_broker_client_set_stalled(conn->c, false);
+	}
 	mqtt_broker_client_set_blocked(conn->ab->b, conn->c, blocked, ab_now_ms());
 	if (!blocked)
 		resume(conn);
@@ -241,6 +246,20 @@ static void on_read(struct bufferevent *bev, void *arg)
 		}
 		mqtt_broker_input(ab->b, conn->c, p, total, ab_now_ms());
 		evbuffer_drain(in, total);
+	}
+}
+
+/* Once a second: a connection blocked for AB_STALL_MS without draining stops throttling its publishers. */
+void ab_check_stalled(struct agent_broker *ab)
+{
+	uint64_t now = ab_now_ms();
+	for (struct ab_conn *conn = ab->conns; conn; conn = conn->next) {
+		if (conn->blocked && !conn->stalled && now - conn->blocked_since_ms >= AB_STALL_MS) {
+			conn->stalled = true;
+			mqtt_broker_client_set_stalled(conn->c, true);
+			log_info("mqtt: %s: not reading for %u ms; its messages are dropped when its queue is full",
+				 conn->peer, AB_STALL_MS);
+		}
 	}
 }
 

@@ -15,6 +15,7 @@
 #define AB_OUT_LOW (32u * 1024)     /* ... and at which it is released */
 #define AB_CLOSE_LINGER_S 5         /* time to flush a closing connection's output */
 #define AB_NAME_MAX 256
+#define AB_STALL_MS 1000            /* blocked this long without draining: a stalled reader */
 #define AB_THROTTLE_MS 5            /* pause of a publisher whose messages fill a receiver's queue */
 
 struct ab_conn {
@@ -26,7 +27,8 @@ struct ab_conn {
 	struct ab_conn *paused_next;
 	struct ab_conn *throttled_next;
 	uint8_t kind;                   /* enum agent_listener_kind */
-	bool closing, reaping, paused, blocked, throttled;
+	bool closing, reaping, paused, blocked, throttled, stalled;
+	uint64_t blocked_since_ms;
 	char *username;                 /* as authenticated (or the certificate identity); NULL: anonymous */
 	char peer[64];
 	char identity[AB_NAME_MAX];     /* TLS client certificate CN/SAN, "" when none */
@@ -94,6 +96,7 @@ void ab_close(void *ctx, void *io);
 void ab_resume_paused(struct agent_broker *ab);
 void ab_throttle(void *ctx, void *io);
 void ab_throttle_cb(evutil_socket_t fd, short what, void *arg);
+void ab_check_stalled(struct agent_broker *ab);
 
 /* persist.c */
 void ab_store(void *ctx, const struct mqtt_store_op *op);

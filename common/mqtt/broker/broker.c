@@ -66,6 +66,8 @@ uint32_t mqtt_broker_packet_size_max(const struct mqtt_broker *b) { return b->cf
 
 uint8_t mqtt_broker_client_version(const struct mqtt_client *c) { return c->version; }
 
+void mqtt_broker_client_set_stalled(struct mqtt_client *c, bool stalled) { c->stalled = stalled; }
+
 struct mqtt_bytes mqtt_broker_client_id(const struct mqtt_client *c)
 {
 	if (!c->session)

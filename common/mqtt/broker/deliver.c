@@ -277,7 +277,7 @@ void bk_deliver(struct mqtt_broker *b, struct mqtt_session *s, struct mqtt_msg *
 		return;
 	}
 	bk_dlv_push(&s->queue, d);
-	if (s->client && !s->client->blocked &&
+	if (s->client && !s->client->stalled &&
 	    (s->queue.count + s->inflight.count >= b->cfg.queue_msgs_max / 2 || s->queue_bytes >= b->cfg.queue_bytes_max / 2))
 		b->pressure = true;
 }

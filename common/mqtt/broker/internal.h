@@ -132,6 +132,7 @@ struct mqtt_client {
 	uint8_t state;
 	uint8_t version;
 	bool blocked;
+	bool stalled;               /* blocked and not draining (the caller decides) */
 	bool will_suppressed;       /* normal DISCONNECT received */
 	uint16_t keep_alive_s;
 	uint64_t accepted_ms, last_rx_ms;

@@ -303,8 +303,8 @@ static void test_backpressure_queue_bound(void **state)
 	world_free();
 }
 
-/* A publisher whose messages fill a connected receiver's queue is asked to slow down; a blocked receiver
- * (not reading at all) does not hold publishers back: its queue drops instead. */
+/* A publisher whose messages fill a connected receiver's queue is asked to slow down; a stalled receiver
+ * (blocked and not draining) does not hold publishers back: its queue drops instead. */
 static void test_throttle(void **state)
 {
 	(void)state;
@@ -321,9 +321,11 @@ static void test_throttle(void **state)
 	assert_ptr_equal(W.throttled, p);
 	mqtt_broker_client_set_blocked(W.b, s->c, true, W.now);
 	publish(p, "t", "3", 1);
+	assert_int_equal(W.throttle_count, 2); /* blocked but not stalled: still throttles */
+	mqtt_broker_client_set_stalled(s->c, true);
 	publish(p, "t", "4", 1);
 	publish(p, "t", "5", 1); /* 1 in flight + 3 queued: over the bound, dropped */
-	assert_int_equal(W.throttle_count, 1);
+	assert_int_equal(W.throttle_count, 2);
 	assert_int_equal(mqtt_broker_stats(W.b)->msgs_dropped, 1);
 	conn_drop(s);
 	conn_drop(p);
