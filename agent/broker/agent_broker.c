@@ -104,6 +104,7 @@ void agent_broker_free(struct agent_broker *ab)
 		if (conn->bev)
 			bufferevent_free(conn->bev);
 		free(conn->username);
+		free(conn->identity);
 		free(conn);
 	}
 	while (ab->pending_head) {

@@ -60,6 +60,7 @@ void ab_conn_free(struct ab_conn *conn)
 		bufferevent_free(conn->bev);
 	net_conn_limit_release(&ab->conn_limit);
 	free(conn->username);
+	free(conn->identity);
 	free(conn);
 }
 
@@ -204,14 +205,16 @@ static void on_write(struct bufferevent *bev, void *arg)
 
 /* ---- input ------------------------------------------------------------------------------------------- */
 
-static void on_read(struct bufferevent *bev, void *arg)
+/* Feeds the whole packets in the input buffer to the engine.  at_eof: the peer closed; what it sent before
+ * is still processed (a QoS 0 publisher may close right after its last PUBLISH), whatever the flow control. */
+static void process_input(struct ab_conn *conn, bool at_eof)
 {
-	struct ab_conn *conn = arg;
 	struct agent_broker *ab = conn->ab;
+	struct bufferevent *bev = conn->bev;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	uint32_t max = mqtt_broker_packet_size_max(ab->b);
-	while (!conn->closing && conn->bev && !conn->throttled && !conn->blocked) {
-		if (ab_store_backlogged(ab)) {
+	while (!conn->closing && conn->bev && (at_eof || (!conn->throttled && !conn->blocked))) {
+		if (!at_eof && ab_store_backlogged(ab)) {
 			/* The disk is behind: stop taking new work until the writer catches up. */
 			bufferevent_disable(bev, EV_READ);
 			if (!conn->paused) {
@@ -247,6 +250,12 @@ static void on_read(struct bufferevent *bev, void *arg)
 		mqtt_broker_input(ab->b, conn->c, p, total, ab_now_ms());
 		evbuffer_drain(in, total);
 	}
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	process_input(arg, false);
 }
 
 /* Once a second: a connection blocked for AB_STALL_MS without draining stops throttling its publishers. */
@@ -324,6 +333,10 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 				  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 		if (conn->reaping)
 			return; /* already on its way out */
+		if ((what & BEV_EVENT_EOF) && conn->bev)
+			process_input(conn, true);
+		if (conn->reaping)
+			return; /* the engine closed it while draining */
 		if (what & BEV_EVENT_ERROR)
 			hand_off(conn); /* a refused WebSocket upgrade has an HTTP answer queued */
 		ab_conn_free(conn);
@@ -360,14 +373,16 @@ static void on_accept(void *arg, struct bufferevent *bev, const struct sockaddr 
 		return;
 	}
 	/* The listener finished the TLS handshake: the certificate identity may become the username. */
-	if (net_tls_is_tls(bev) && net_tls_peer_identity(bev, conn->identity, sizeof conn->identity) != 0)
-		conn->identity[0] = 0;
+	char identity[AB_NAME_MAX];
+	if (net_tls_is_tls(bev) && net_tls_peer_identity(bev, identity, sizeof identity) == 0)
+		conn->identity = strdup(identity); /* NULL on failure: no identity */
 	if (l->kind == AGENT_LISTENER_WS) {
 		/* MQTT over WebSocket (MQTT 5.0 §6): the upgrade runs first, under the engine's connect timeout. */
 		struct net_ws_config wc = {ab->cfg.websocket.path, ab->cfg.limits.connect_timeout_ms};
 		bev = net_ws_wrap(ab->base, bev, &wc);
 		if (!bev) {
 			net_conn_limit_release(&ab->conn_limit);
+			free(conn->identity);
 			free(conn);
 			return;
 		}
@@ -380,6 +395,7 @@ static void on_accept(void *arg, struct bufferevent *bev, const struct sockaddr 
 	if (!conn->c) {
 		bufferevent_free(bev);
 		net_conn_limit_release(&ab->conn_limit);
+		free(conn->identity);
 		free(conn);
 		return;
 	}

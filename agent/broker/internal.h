@@ -31,7 +31,7 @@ struct ab_conn {
 	uint64_t blocked_since_ms;
 	char *username;                 /* as authenticated (or the certificate identity); NULL: anonymous */
 	char peer[64];
-	char identity[AB_NAME_MAX];     /* TLS client certificate CN/SAN, "" when none */
+	char *identity;                 /* TLS client certificate CN/SAN; NULL when none */
 };
 
 struct ab_pending {
