@@ -74,8 +74,9 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	struct agent *a = arg;
 	(void)what;
 	if (sig == SIGHUP) {
-		log_info("SIGHUP: reloading password and ACL files");
+		log_info("SIGHUP: reloading password and ACL files and TLS certificates");
 		auth_reload(&a->auth);
+		agent_broker_reload_tls(a->broker);
 		return;
 	}
 	log_info("signal %d: shutting down", (int)sig);

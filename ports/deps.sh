@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages listed in ports/debian-packages.txt that are missing. Idempotent and quiet when
-# nothing is missing, so `make test` and `make run` can call it every time.
+# Installs the Debian packages listed in ports/debian-packages.txt that are missing, plus any packages named on
+# the command line (the cross toolchains: `deps.sh crossbuild-essential-arm64 qemu-user`). Idempotent and quiet
+# when nothing is missing, so `make test`, `make run` and `make cross` can call it every time.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 list="$here/debian-packages.txt"
@@ -12,7 +13,7 @@ while read -r pkg _; do
   case "$pkg" in ''|'#'*) continue ;; esac
   status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
   [ "$status" = "install ok installed" ] || missing+=("$pkg")
-done < "$list"
+done < <(cat "$list"; [ $# -eq 0 ] || printf '%s\n' "$@")
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "deps: installing ${missing[*]}"

@@ -136,6 +136,8 @@ void agent_broker_reload(struct agent_broker *ab, const struct agent_config *cfg
 	ab->conn_limit.max = cfg->limits.max_connections;
 }
 
+void agent_broker_reload_tls(struct agent_broker *ab) { ab_listeners_reload_tls(ab); }
+
 uint16_t agent_broker_port(const struct agent_broker *ab, enum agent_listener_kind kind)
 {
 	return kind < AGENT_LISTENER_COUNT ? ab->listeners[kind].port : 0;

@@ -40,6 +40,8 @@ int agent_broker_start(struct agent_broker *ab, char *err, size_t err_len);
 void agent_broker_free(struct agent_broker *ab);
 /* New limits (SIGHUP): applied to new connections; existing ones keep what they negotiated. */
 void agent_broker_reload(struct agent_broker *ab, const struct agent_config *cfg);
+/* SIGHUP: TLS listeners re-read their certificate files (new connections get them; on error the old stay). */
+void agent_broker_reload_tls(struct agent_broker *ab);
 
 /* The port a listener is bound to (useful with port 0 in tests), 0 when not listening. */
 uint16_t agent_broker_port(const struct agent_broker *ab, enum agent_listener_kind kind);

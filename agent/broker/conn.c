@@ -410,6 +410,21 @@ static void on_accept(void *arg, struct bufferevent *bev, const struct sockaddr 
 	log_debug("mqtt: %s: accepted on %s", conn->peer, kind_names[l->kind]);
 }
 
+/* The listener's TLS context from its config; *out stays NULL for a plain listener. */
+static int listener_tls(const struct agent_listener *cfg, struct net_tls **out, char *err, size_t err_len)
+{
+	*out = NULL;
+	if (!cfg->cert_file[0])
+		return 0;
+	struct net_tls_config tc = {0};
+	tc.cert_file = cfg->cert_file;
+	tc.key_file = cfg->key_file;
+	tc.ca_file = cfg->ca_file[0] ? cfg->ca_file : NULL;
+	tc.verify = cfg->require_certificate ? NET_TLS_VERIFY_REQUIRED
+		    : tc.ca_file ? NET_TLS_VERIFY_OPTIONAL : NET_TLS_VERIFY_NONE;
+	return net_tls_new(out, NET_TLS_SERVER, &tc, err, err_len);
+}
+
 static int listen_one(struct agent_broker *ab, enum agent_listener_kind kind, const struct agent_listener *cfg,
 		      char *err, size_t err_len)
 {
@@ -417,17 +432,9 @@ static int listen_one(struct agent_broker *ab, enum agent_listener_kind kind, co
 	l->ab = ab;
 	l->kind = (uint8_t)kind;
 	struct net_tls *tls = NULL;
-	if (cfg->cert_file[0]) {
-		struct net_tls_config tc = {0};
-		tc.cert_file = cfg->cert_file;
-		tc.key_file = cfg->key_file;
-		tc.ca_file = cfg->ca_file[0] ? cfg->ca_file : NULL;
-		tc.verify = cfg->require_certificate ? NET_TLS_VERIFY_REQUIRED
-			    : tc.ca_file ? NET_TLS_VERIFY_OPTIONAL : NET_TLS_VERIFY_NONE;
-		int rc = net_tls_new(&tls, NET_TLS_SERVER, &tc, err, err_len);
-		if (rc)
-			return rc;
-	}
+	int tls_rc = listener_tls(cfg, &tls, err, err_len);
+	if (tls_rc)
+		return tls_rc;
 	struct net_listener_config lc = {0};
 	lc.address = cfg->address;
 	lc.port = (uint16_t)cfg->port;
@@ -456,6 +463,24 @@ int ab_listeners_start(struct agent_broker *ab, char *err, size_t err_len)
 	if (ab->cfg.websocket.enabled && (rc = listen_one(ab, AGENT_LISTENER_WS, &ab->cfg.websocket, err, err_len)))
 		return rc;
 	return 0;
+}
+
+void ab_listeners_reload_tls(struct agent_broker *ab)
+{
+	const struct agent_listener *cfgs[AGENT_LISTENER_COUNT] = {&ab->cfg.mqtt, &ab->cfg.mqtt_tls, &ab->cfg.websocket};
+	for (int i = 0; i < AGENT_LISTENER_COUNT; i++) {
+		struct net_tls *tls;
+		char err[512];
+		if (!ab->listeners[i].l || !cfgs[i]->cert_file[0])
+			continue;
+		if (listener_tls(cfgs[i], &tls, err, sizeof err)) {
+			log_error("mqtt: [%s] certificate reload failed, keeping the previous one: %s", kind_names[i], err);
+			continue;
+		}
+		net_listener_set_tls(ab->listeners[i].l, tls); /* new connections only; live ones keep theirs */
+		net_tls_unref(tls);
+		log_info("mqtt: [%s] certificate reloaded", kind_names[i]);
+	}
 }
 
 void ab_listeners_stop(struct agent_broker *ab)

@@ -89,6 +89,8 @@ const char *ab_cstr(struct dbuf *scratch, struct mqtt_bytes b);
 /* conn.c */
 int ab_listeners_start(struct agent_broker *ab, char *err, size_t err_len);
 void ab_listeners_stop(struct agent_broker *ab);
+/* SIGHUP: re-read each TLS listener's certificate, key and CA; on error keep the old ones. */
+void ab_listeners_reload_tls(struct agent_broker *ab);
 void ab_conn_free(struct ab_conn *conn);
 void ab_reap_cb(evutil_socket_t fd, short what, void *arg);
 void ab_send(void *ctx, void *io, const struct mqtt_packet *pkt, uint8_t version, unsigned flags);

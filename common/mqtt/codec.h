@@ -150,8 +150,8 @@ struct mqtt_props {
 	uint32_t raw_len;
 	uint32_t num[MQTT_PROP_NUM_SLOTS];
 	struct mqtt_bytes bytes[MQTT_PROP_BYTES_SLOTS];
-	uint16_t user_count;
-	uint16_t sub_id_count;
+	uint32_t user_count;
+	uint32_t sub_id_count;
 	const struct mqtt_user_prop *user; /* encoding only; not owned */
 	const uint32_t *sub_ids;           /* encoding only; not owned */
 };

@@ -287,24 +287,25 @@ static void write_value(struct wbuf *w, uint8_t id, uint8_t type, uint32_t num, 
 }
 
 /* Walks the repeatable property `id` (User Property or Subscription Identifier) from wherever it lives:
- * the caller's array, the raw block, or the single slot.  Sizes when w is NULL. */
+ * the caller's array, the raw block, or (one Subscription Identifier) the slot, so that a decoded set whose
+ * identifier was replaced with mqtt_prop_set_num writes the new one only.  Sizes when w is NULL. */
 static size_t repeated(struct wbuf *w, const struct mqtt_props *p, const struct mqtt_prop_info *in)
 {
 	size_t n = 0;
 	struct mqtt_bytes none = {NULL, 0};
 	if (in->id == MQTT_PROP_USER && p->user) {
-		for (uint16_t i = 0; i < p->user_count; i++) {
+		for (uint32_t i = 0; i < p->user_count; i++) {
 			n += 1 + value_size(in->type, 0, p->user[i].name, p->user[i].value);
 			if (w)
 				write_value(w, in->id, in->type, 0, p->user[i].name, p->user[i].value);
 		}
 	} else if (in->id == MQTT_PROP_SUBSCRIPTION_ID && p->sub_ids) {
-		for (uint16_t i = 0; i < p->sub_id_count; i++) {
+		for (uint32_t i = 0; i < p->sub_id_count; i++) {
 			n += 1 + value_size(in->type, p->sub_ids[i], none, none);
 			if (w)
 				write_value(w, in->id, in->type, p->sub_ids[i], none, none);
 		}
-	} else if (p->raw) {
+	} else if (p->raw && (in->id == MQTT_PROP_USER || p->sub_id_count > 1)) {
 		struct mqtt_prop_iter it;
 		struct mqtt_prop v;
 		mqtt_prop_iter_init(&it, p);

@@ -105,13 +105,14 @@ int ws_parse_handshake(const uint8_t *buf, size_t len, struct ws_handshake *out)
 	struct seen s = {0};
 	size_t pos = 0;
 	for (int lineno = 0;; lineno++) {
-		const char *cr = pos < avail ? memchr(p + pos, '\r', avail - pos) : NULL;
-		if (!cr || (size_t)(cr - p) + 1 >= avail)
+		const char *lf = pos < avail ? memchr(p + pos, '\n', avail - pos) : NULL;
+		if (!lf)
 			return len >= WS_HANDSHAKE_MAX ? fail(out, 431, ERR_TOO_LARGE) : fail(out, 400, ERR_AGAIN);
-		if (cr[1] != '\n')
-			return fail(out, 400, ERR_MALFORMED);
+		if (lf == p + pos || lf[-1] != '\r')
+			return fail(out, 400, ERR_MALFORMED); /* lines end in CRLF (RFC 7230 §3) */
+		const char *cr = lf - 1;
 		struct span line = {p + pos, (size_t)(cr - (p + pos))};
-		if (memchr(line.p, '\0', line.n) || memchr(line.p, '\n', line.n))
+		if (memchr(line.p, '\0', line.n) || memchr(line.p, '\r', line.n))
 			return fail(out, 400, ERR_MALFORMED);
 		pos = (size_t)(cr - p) + 2;
 		if (lineno == 0) {

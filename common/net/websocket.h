@@ -12,8 +12,8 @@
  * Glue (net_ws_wrap): a bufferevent that speaks plain bytes over a WebSocket connection, so MQTT over WS is
  * one more transport.  Payload bytes of binary frames arrive as a byte stream (MQTT packets may span frames
  * and frames may hold several packets, §6.0); bytes written are sent as binary frames; pings are answered;
- * a close is echoed and reported as BEV_EVENT_EOF; a protocol error sends close 1002/1003/1009 and reports
- * BEV_EVENT_ERROR. */
+ * a close from the peer is reported as BEV_EVENT_EOF and echoed when the owner closes (after its queued
+ * bytes); a protocol error sends close 1002/1003 and reports BEV_EVENT_ERROR. */
 #ifndef FERRY_NET_WEBSOCKET_H
 #define FERRY_NET_WEBSOCKET_H
 
@@ -110,7 +110,8 @@ struct net_ws_config {
  * net_bev_close_after_flush so the answer goes out.  NULL on allocation failure (under is freed). */
 struct bufferevent *net_ws_wrap(struct event_base *base, struct bufferevent *under, const struct net_ws_config *cfg);
 bool net_ws_is_ws(struct bufferevent *bev);
-/* Queue a close frame with code (once); follow with net_bev_close_after_flush.  0 or ERR_INVAL/ERR_STATE. */
+/* Queue what is written, then a close frame with code (the peer's code if it closed first); sent once.
+ * net_bev_close_after_flush calls this.  0 or ERR_INVAL/ERR_STATE. */
 int net_ws_close(struct bufferevent *bev, uint16_t code);
 
 #endif

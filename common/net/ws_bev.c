@@ -23,6 +23,7 @@ struct wsc {
 	struct bufferevent *bev, *under;
 	char path[WS_PATH_MAX];
 	bool open, failed, close_sent, close_received;
+	uint16_t peer_close_code;
 	struct ws_reader reader;
 	struct ws_frame cur;
 	bool in_frame;
@@ -164,8 +165,9 @@ static bool control(struct wsc *c, struct evbuffer *src)
 		fail_ws(c, WS_CLOSE_PROTOCOL, "bad close frame");
 		return false;
 	}
-	/* §5.5.1: answer with a close (echoing the code), then the connection ends */
-	send_close(c, code == 1005 ? WS_CLOSE_NORMAL : code);
+	/* §5.5.1: the answering close (echoing the code) goes out when the owner closes, after what it still has
+	 * queued: a reply to the last packet is not cut off */
+	c->peer_close_code = code == 1005 ? WS_CLOSE_NORMAL : code;
 	c->close_received = true;
 	bufferevent_trigger_event(c->bev, BEV_EVENT_EOF | BEV_EVENT_READING, BEV_TRIG_DEFER_CALLBACKS);
 	return false;
@@ -307,6 +309,6 @@ int net_ws_close(struct bufferevent *bev, uint16_t code)
 	if (!c->open)
 		return ERR_STATE;
 	bufferevent_flush(c->bev, EV_WRITE, BEV_FLUSH); /* queued data first */
-	send_close(c, code);
+	send_close(c, c->close_received ? c->peer_close_code : code);
 	return 0;
 }

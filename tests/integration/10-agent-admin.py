@@ -91,7 +91,7 @@ try:
 
     acl = os.path.join(tmp, "acl")
     open(acl, "w").write("user alice\ntopic readwrite a/#\n")
-    mqtt, tls, admin = free_port(), free_port(), free_port()
+    mqtt, tls, admin, ws = free_port(), free_port(), free_port(), free_port()
     conf = os.path.join(tmp, "agent.conf")
     open(conf, "w").write(f"""data_dir {tmp}/var
 log_level info
@@ -106,6 +106,9 @@ key_file {pki}/server.key
 ca_file {pki}/ca.crt
 require_certificate true
 use_identity_as_username true
+[websocket]
+enabled true
+port {ws}
 [security]
 allow_anonymous false
 password_file {pw}
@@ -153,9 +156,27 @@ port {admin}
         refused = True
     check(refused, "TLS without a client certificate is refused")
 
+    # WebSocket: RFC 6455 §1.3 key, subprotocol mqtt; upgraded (MQTT over it: 24-broker-websocket.py)
+    with socket.create_connection(("127.0.0.1", ws)) as w:
+        w.sendall(b"GET /mqtt HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                  b"Sec-WebSocket-Protocol: mqtt\r\n\r\n")
+        w.settimeout(3)
+        data = b""
+        try:
+            while True:
+                chunk = w.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        except OSError:
+            pass
+        check(data.startswith(b"HTTP/1.1 101 ") and b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" in data
+              and b"Sec-WebSocket-Protocol: mqtt" in data, f"websocket upgrade: {data[:200]!r}")
+
     time.sleep(0.2)
     status, body = http(admin, "/metrics")
-    check("ferry_agent_connections_accepted_total 2" in body, "two connections counted")
+    check("ferry_agent_connections_accepted_total 3" in body, "three connections counted")
 
     # SIGHUP with a broken ACL: logged, old rules kept, still healthy
     open(acl, "w").write("user alice\ntopic readwrite a/#/b\n")
@@ -164,6 +185,7 @@ port {admin}
     log.seek(0)
     text = log.read()
     check("reload failed, keeping the previous rules" in text, "SIGHUP reload failure logged")
+    check("[mqtt_tls] certificate reloaded" in text, "SIGHUP reloads the TLS certificate")
     check(proc.poll() is None and http(admin, "/healthz")[0] == 200, "still serving after a bad reload")
 
     proc.send_signal(signal.SIGTERM)
