@@ -66,6 +66,16 @@ for qos in 0 1; do
   done
 done
 
+# QoS 1 to persistent sessions: ferry-agent stores every queued delivery and acknowledges the publisher after
+# the commit (store sync full: fsync per batch); mosquitto keeps them in memory (persistence off, as above).
+for pubs in 1 50; do
+  for who in ferry mosquitto; do
+    p=$FP; [ $who = mosquitto ] && p=$MP
+    "$tool" --port $p --label "$who" --qos 1 --pubs $pubs --subs 1 --count $((count / 4)) --persistent \
+      || echo "$who: persistent run failed"
+  done
+done
+
 # Idle connections on freshly started brokers: after the load runs, freed heap would absorb them unseen.
 echo "peak rss after the load runs: ferry-agent $(hwm_kb $fpid) kB, mosquitto $(hwm_kb $mpid) kB"
 kill $fpid $mpid; wait $fpid $mpid 2>/dev/null
