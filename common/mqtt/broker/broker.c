@@ -39,11 +39,13 @@ struct mqtt_broker *mqtt_broker_new(const struct mqtt_broker_config *cfg, const 
 	b->ops = *ops;
 	b->ctx = ctx;
 	bk_ht_init(&b->sessions);
-	bk_ht_init(&b->retained);
 	b->topic_lim.len_max = cfg->topic_len_max;
 	b->topic_lim.levels_max = cfg->topic_levels_max;
 	b->trie = mqtt_trie_new(&b->topic_lim);
-	if (!b->trie) {
+	b->retain_index = mqtt_retain_new(&b->topic_lim);
+	if (!b->trie || !b->retain_index) {
+		mqtt_trie_free(b->trie);
+		mqtt_retain_free(b->retain_index);
 		free(b);
 		return NULL;
 	}
@@ -297,20 +299,18 @@ void mqtt_broker_free(struct mqtt_broker *b)
 			bk_session_destroy(b, s);
 		}
 	}
-	for (uint32_t i = 0; b->retained.slots && i <= b->retained.mask; i++) {
-		while (b->retained.slots[i]) {
-			struct hnode *n = b->retained.slots[i];
-			bk_ht_remove(&b->retained, n);
-			bk_msg_unref(container_of(n, struct mqtt_msg, retained));
-		}
+	while (b->retained) {
+		struct mqtt_msg *m = b->retained;
+		b->retained = m->ret_next;
+		bk_msg_unref(m);
 	}
+	mqtt_retain_free(b->retain_index);
 	while (b->dlv_free) {
 		struct dlv *d = b->dlv_free;
 		b->dlv_free = d->next;
 		free(d);
 	}
 	bk_ht_deinit(&b->sessions);
-	bk_ht_deinit(&b->retained);
 	free(b->targets);
 	mqtt_trie_free(b->trie);
 	free(b);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "mqtt/broker/broker.h"
+#include "mqtt/retain.h"
 #include "mqtt/topic.h"
 #include "mqtt/trie.h"
 
@@ -50,7 +51,7 @@ struct mqtt_msg {
 	int64_t created_wall_ms;
 	const struct mqtt_session *origin; /* for No Local; cleared when that session ends */
 	struct mqtt_props *props; /* decoded forwardable properties, views into data; NULL when none */
-	struct hnode retained;    /* in b->retained when this is the retained message of its topic */
+	struct mqtt_msg *ret_prev, *ret_next; /* b->retained list while this is its topic's retained message */
 	uint8_t data[];           /* topic | props | payload */
 };
 
@@ -166,7 +167,8 @@ struct mqtt_broker {
 	void *ctx;
 	struct mqtt_broker_stats stats;
 	struct htable sessions;
-	struct htable retained;  /* struct mqtt_msg.retained */
+	struct mqtt_retain *retain_index; /* topic -> retained message, and filter matching (mqtt/retain.h) */
+	struct mqtt_msg *retained;        /* every retained message, for shutdown */
 	struct mqtt_trie *trie;
 	struct mqtt_topic_limits topic_lim;
 	struct mqtt_client *clients;
@@ -240,6 +242,5 @@ int bk_sub_add(struct mqtt_broker *b, struct mqtt_session *s, struct mqtt_bytes 
 void bk_session_drop_subs(struct mqtt_broker *b, struct mqtt_session *s);
 /* Collect the sessions that receive a message on topic into b->targets. */
 void bk_match_topic(struct mqtt_broker *b, const struct mqtt_msg *m);
-bool bk_topic_matches(const uint8_t *filter, size_t flen, const uint8_t *topic, size_t tlen);
 
 #endif
