@@ -56,8 +56,7 @@ void ab_conn_free(struct ab_conn *conn)
 			*pp = conn->throttled_next;
 	}
 	conn_unlink(conn);
-	if (conn->bev)
-		bufferevent_free(conn->bev);
+	ab_io_free(conn);
 	net_conn_limit_release(&ab->conn_limit);
 	free(conn->username);
 	free(conn->identity);
@@ -92,13 +91,13 @@ static void resume(struct ab_conn *conn);
 
 static void set_blocked(struct ab_conn *conn, bool blocked)
 {
-	if (conn->blocked == blocked || !conn->bev)
+	if (conn->blocked == blocked || !ab_io_open(conn))
 		return;
 	conn->blocked = blocked;
 	/* A client whose output is stuck is not read either: its own publishes wait in TCP.  Blocking is called
 	 * from inside the engine (it only sets a flag there); unblocking only from the write callback. */
 	if (blocked) {
-		bufferevent_disable(conn->bev, EV_READ);
+		ab_io_read_enable(conn, false);
 		conn->blocked_since_ms = ab_now_ms();
 	} else if (conn->stalled) {
 		conn->stalled = false;
@@ -111,9 +110,12 @@ static void set_blocked(struct ab_conn *conn, bool blocked)
 
 static void write_bytes(struct ab_conn *conn, const uint8_t *p, size_t len)
 {
-	struct evbuffer *out = bufferevent_get_output(conn->bev);
-	evbuffer_add(out, p, len);
-	if (evbuffer_get_length(out) >= AB_OUT_HIGH && !conn->blocked)
+	if (ab_io_out_add(conn, p, len)) {
+		log_error("mqtt: %s: out of memory queueing %zu bytes; closing", conn->peer, len);
+		ab_close(conn->ab, conn);
+		return;
+	}
+	if (ab_io_out_len(conn) >= AB_OUT_HIGH && !conn->blocked)
 		set_blocked(conn, true);
 }
 
@@ -121,25 +123,17 @@ void ab_send(void *ctx, void *io, const struct mqtt_packet *pkt, uint8_t version
 {
 	struct agent_broker *ab = ctx;
 	struct ab_conn *conn = io;
-	if (conn->closing || !conn->bev)
+	if (conn->closing || !ab_io_open(conn))
 		return;
 	size_t size = mqtt_packet_size(pkt, version);
-	struct evbuffer *out = bufferevent_get_output(conn->bev);
+	bool hold = (flags & MQTT_SEND_AFTER_COMMIT) && ab->submitted != ab->committed;
 	uint8_t stack[512];
-	uint8_t *p = stack;
 	struct evbuffer_iovec v;
-	bool reserved = false;
-	if ((flags & MQTT_SEND_AFTER_COMMIT) && ab->submitted != ab->committed) {
+	/* Encode straight into the output buffer when it gives contiguous room; else through a scratch. */
+	uint8_t *p = hold ? NULL : ab_io_out_reserve(conn, size, &v);
+	bool reserved = p != NULL;
+	if (!p)
 		p = size <= sizeof stack ? stack : malloc(size);
-	} else if (size > sizeof stack) {
-		/* Encode straight into the socket's output buffer. */
-		if (evbuffer_reserve_space(out, (ev_ssize_t)size, &v, 1) == 1 && v.iov_len >= size) {
-			p = v.iov_base;
-			reserved = true;
-		} else {
-			p = malloc(size);
-		}
-	}
 	if (!p) {
 		log_error("mqtt: out of memory encoding a %zu-byte %s", size, mqtt_type_name(pkt->type));
 		ab_close(ctx, io);
@@ -150,12 +144,11 @@ void ab_send(void *ctx, void *io, const struct mqtt_packet *pkt, uint8_t version
 	int rc = mqtt_encode(&w, pkt, version);
 	assert(rc == 0 && w.len == size);
 	(void)rc;
-	if ((flags & MQTT_SEND_AFTER_COMMIT) && ab->submitted != ab->committed) {
+	if (hold) {
 		ab_pending_add(ab, conn, p, (uint32_t)size);
 	} else if (reserved) {
-		v.iov_len = size;
-		evbuffer_commit_space(out, &v, 1);
-		if (evbuffer_get_length(out) >= AB_OUT_HIGH && !conn->blocked)
+		ab_io_out_commit(conn, size, &v);
+		if (ab_io_out_len(conn) >= AB_OUT_HIGH && !conn->blocked)
 			set_blocked(conn, true);
 	} else {
 		write_bytes(conn, p, size);
@@ -167,20 +160,14 @@ void ab_send(void *ctx, void *io, const struct mqtt_packet *pkt, uint8_t version
 /* Sends bytes held for a commit (persist.c). */
 void ab_send_held(struct ab_conn *conn, const uint8_t *p, size_t len)
 {
-	if (!conn->closing && conn->bev)
+	if (!conn->closing && ab_io_open(conn))
 		write_bytes(conn, p, len);
 }
 
-/* Hands the socket to net_bev_close_after_flush (what the engine sent last, a CONNACK or DISCONNECT with its
- * reason, still goes out, with the TLS close_notify or WebSocket close), and frees the connection from the
- * loop: the engine must not be re-entered from inside its own callback. */
-static void hand_off(struct ab_conn *conn)
-{
-	struct bufferevent *bev = conn->bev;
-	conn->bev = NULL;
-	if (bev)
-		net_bev_close_after_flush(bev, AB_CLOSE_LINGER_S * 1000u, NULL, NULL);
-}
+/* Closes the transport once what the engine sent last (a CONNACK or DISCONNECT with its reason, the TLS
+ * close_notify or WebSocket close) has gone out, and frees the connection from the loop: the engine must not
+ * be re-entered from inside its own callback. */
+static void hand_off(struct ab_conn *conn) { ab_io_hand_off(conn); }
 
 void ab_close(void *ctx, void *io)
 {
@@ -193,14 +180,17 @@ void ab_close(void *ctx, void *io)
 	reap_later(conn);
 }
 
-static void on_write(struct bufferevent *bev, void *arg)
+void ab_on_drained(struct ab_conn *conn, size_t left)
 {
-	struct ab_conn *conn = arg;
-	size_t left = evbuffer_get_length(bufferevent_get_output(bev));
 	if (conn->closing)
 		return;
 	if (conn->blocked && left <= AB_OUT_LOW)
 		set_blocked(conn, false);
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+	ab_on_drained(arg, evbuffer_get_length(bufferevent_get_output(bev)));
 }
 
 /* ---- input ------------------------------------------------------------------------------------------- */
@@ -210,13 +200,11 @@ static void on_write(struct bufferevent *bev, void *arg)
 static void process_input(struct ab_conn *conn, bool at_eof)
 {
 	struct agent_broker *ab = conn->ab;
-	struct bufferevent *bev = conn->bev;
-	struct evbuffer *in = bufferevent_get_input(bev);
 	uint32_t max = mqtt_broker_packet_size_max(ab->b);
-	while (!conn->closing && conn->bev && (at_eof || (!conn->throttled && !conn->blocked))) {
+	while (!conn->closing && ab_io_open(conn) && (at_eof || (!conn->throttled && !conn->blocked))) {
 		if (!at_eof && ab_store_backlogged(ab)) {
 			/* The disk is behind: stop taking new work until the writer catches up. */
-			bufferevent_disable(bev, EV_READ);
+			ab_io_read_enable(conn, false);
 			if (!conn->paused) {
 				conn->paused = true;
 				conn->paused_next = ab->paused;
@@ -224,14 +212,13 @@ static void process_input(struct ab_conn *conn, bool at_eof)
 			}
 			return;
 		}
-		size_t avail = evbuffer_get_length(in);
+		size_t avail = ab_io_in_len(conn);
 		if (avail == 0)
 			return;
-		uint8_t hdr[5];
-		size_t n = avail < sizeof hdr ? avail : sizeof hdr;
-		evbuffer_copyout(in, hdr, n);
+		size_t n = avail < 5 ? avail : 5;
+		const uint8_t *hdr = ab_io_in_pullup(conn, n);
 		struct mqtt_fixed fh;
-		int rc = mqtt_frame(hdr, n, mqtt_broker_client_version(conn->c), max, &fh);
+		int rc = hdr ? mqtt_frame(hdr, n, mqtt_broker_client_version(conn->c), max, &fh) : ERR_NOMEM;
 		if (rc == ERR_AGAIN)
 			return;
 		if (rc < 0) {
@@ -242,15 +229,18 @@ static void process_input(struct ab_conn *conn, bool at_eof)
 		size_t total = (size_t)fh.header_len + fh.remaining_len;
 		if (avail < total)
 			return;
-		const uint8_t *p = evbuffer_pullup(in, (ev_ssize_t)total);
+		const uint8_t *p = ab_io_in_pullup(conn, total);
 		if (!p) {
 			ab_close(ab, conn);
 			return;
 		}
 		mqtt_broker_input(ab->b, conn->c, p, total, ab_now_ms());
-		evbuffer_drain(in, total);
+		if (ab_io_open(conn))
+			ab_io_in_drain(conn, total);
 	}
 }
+
+void ab_on_readable(struct ab_conn *conn) { process_input(conn, false); }
 
 static void on_read(struct bufferevent *bev, void *arg)
 {
@@ -274,10 +264,10 @@ void ab_check_stalled(struct agent_broker *ab)
 
 static void resume(struct ab_conn *conn)
 {
-	if (conn->closing || conn->blocked || conn->paused || conn->throttled || !conn->bev)
+	if (conn->closing || conn->blocked || conn->paused || conn->throttled || !ab_io_open(conn))
 		return;
-	net_bev_resume_read(conn->bev);
-	on_read(conn->bev, conn); /* what already sits in the input buffer */
+	ab_io_read_enable(conn, true);
+	process_input(conn, false); /* what already sits in the input buffer */
 }
 
 void ab_resume_paused(struct agent_broker *ab)
@@ -296,13 +286,14 @@ void ab_throttle(void *ctx, void *io)
 {
 	struct agent_broker *ab = ctx;
 	struct ab_conn *conn = io;
-	if (conn->throttled || conn->closing || !conn->bev)
+	if (conn->throttled || conn->closing || !ab_io_open(conn))
 		return;
 	conn->throttled = true;
-	bufferevent_disable(conn->bev, EV_READ);
+	ab_io_read_enable(conn, false);
 	conn->throttled_next = ab->throttled;
 	ab->throttled = conn;
 	if (!event_pending(ab->throttle_ev, EV_TIMEOUT, NULL)) {
+		ab->throttle_since_ms = ab_now_ms();
 		struct timeval tv = {0, AB_THROTTLE_MS * 1000};
 		event_add(ab->throttle_ev, &tv);
 	}
@@ -313,6 +304,13 @@ void ab_throttle_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct agent_broker *ab = arg;
+	/* Publishers stay paused while a receiver they fed is still over half full -- up to AB_THROTTLE_MAX_MS,
+	 * after which they go on and that receiver's queue drops what does not fit. */
+	if (ab->throttled && mqtt_broker_pressured(ab->b) && ab_now_ms() - ab->throttle_since_ms < AB_THROTTLE_MAX_MS) {
+		struct timeval tv = {0, AB_THROTTLE_MS * 1000};
+		event_add(ab->throttle_ev, &tv);
+		return;
+	}
 	struct ab_conn *list = ab->throttled;
 	ab->throttled = NULL;
 	while (list) {
@@ -323,6 +321,21 @@ void ab_throttle_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* The peer closed (or the transport failed): what it sent before is still processed, then the connection
+ * ends.  A refused WebSocket upgrade has an HTTP answer queued, hence the hand-off on error. */
+void ab_on_eof(struct ab_conn *conn, bool error)
+{
+	if (conn->reaping)
+		return; /* already on its way out */
+	if (!error && ab_io_open(conn))
+		process_input(conn, true);
+	if (conn->reaping)
+		return; /* the engine closed it while draining */
+	if (error)
+		hand_off(conn);
+	ab_conn_free(conn);
+}
+
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	(void)bev;
@@ -331,15 +344,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		if (what & BEV_EVENT_ERROR)
 			log_debug("mqtt: %s: connection error: %s", conn->peer,
 				  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-		if (conn->reaping)
-			return; /* already on its way out */
-		if ((what & BEV_EVENT_EOF) && conn->bev)
-			process_input(conn, true);
-		if (conn->reaping)
-			return; /* the engine closed it while draining */
-		if (what & BEV_EVENT_ERROR)
-			hand_off(conn); /* a refused WebSocket upgrade has an HTTP answer queued */
-		ab_conn_free(conn);
+		ab_on_eof(conn, !(what & BEV_EVENT_EOF));
 	}
 }
 
@@ -372,41 +377,47 @@ static void on_accept(void *arg, struct bufferevent *bev, const struct sockaddr 
 		net_conn_limit_release(&ab->conn_limit);
 		return;
 	}
+	conn->ab = ab;
+	conn->fd = -1;
+	conn->kind = l->kind;
 	/* The listener finished the TLS handshake: the certificate identity may become the username. */
 	char identity[AB_NAME_MAX];
-	if (net_tls_is_tls(bev) && net_tls_peer_identity(bev, identity, sizeof identity) == 0)
+	bool tls = net_tls_is_tls(bev);
+	if (tls && net_tls_peer_identity(bev, identity, sizeof identity) == 0)
 		conn->identity = strdup(identity); /* NULL on failure: no identity */
 	if (l->kind == AGENT_LISTENER_WS) {
 		/* MQTT over WebSocket (MQTT 5.0 §6): the upgrade runs first, under the engine's connect timeout. */
 		struct net_ws_config wc = {ab->cfg.websocket.path, ab->cfg.limits.connect_timeout_ms};
 		bev = net_ws_wrap(ab->base, bev, &wc);
-		if (!bev) {
-			net_conn_limit_release(&ab->conn_limit);
-			free(conn->identity);
-			free(conn);
-			return;
-		}
-	}
-	conn->ab = ab;
-	conn->bev = bev;
-	conn->kind = l->kind;
-	peer_name(sa, conn->peer, sizeof conn->peer);
-	conn->c = mqtt_broker_client_new(ab->b, conn, ab_now_ms());
-	if (!conn->c) {
+	} else if (!tls) {
+		/* Plain TCP: take the socket out of the listener's bufferevent (about 1 KB per connection) and serve
+		 * it with the lean transport of io.c. */
+		evutil_socket_t fd = bufferevent_getfd(bev);
+		bufferevent_setfd(bev, -1);
 		bufferevent_free(bev);
+		bev = NULL;
+		if (ab_io_lean_attach(conn, fd) != 0)
+			evutil_closesocket(fd), conn->fd = -1;
+	}
+	conn->bev = bev;
+	if (!ab_io_open(conn) || !(conn->c = mqtt_broker_client_new(ab->b, conn, ab_now_ms()))) {
+		ab_io_free(conn);
 		net_conn_limit_release(&ab->conn_limit);
 		free(conn->identity);
 		free(conn);
 		return;
 	}
+	peer_name(sa, conn->peer, sizeof conn->peer);
 	conn->next = ab->conns;
 	if (ab->conns)
 		ab->conns->prev = conn;
 	ab->conns = conn;
 	ab->conn_count++;
-	bufferevent_setcb(bev, on_read, on_write, on_event, conn);
-	bufferevent_setwatermark(bev, EV_WRITE, AB_OUT_LOW, 0);
-	net_bev_resume_read(bev);
+	if (bev) {
+		bufferevent_setcb(bev, on_read, on_write, on_event, conn);
+		bufferevent_setwatermark(bev, EV_WRITE, AB_OUT_LOW, 0);
+	}
+	ab_io_read_enable(conn, true);
 	log_debug("mqtt: %s: accepted on %s", conn->peer, kind_names[l->kind]);
 }
 

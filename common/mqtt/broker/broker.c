@@ -262,6 +262,7 @@ void bk_session_destroy(struct mqtt_broker *b, struct mqtt_session *s)
 {
 	assert(!s->client);
 	bk_offline_remove(b, s);
+	bk_pressure_forget(b, s);
 	if (s->expiry_s > 0) {
 		struct mqtt_store_op op = {.kind = MQTT_STORE_SESSION_DEL};
 		op.client_id = (struct mqtt_bytes){(const uint8_t *)s->client_id, s->client_id_len};

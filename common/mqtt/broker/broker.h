@@ -169,6 +169,9 @@ uint8_t mqtt_broker_client_version(const struct mqtt_client *c);
 uint32_t mqtt_broker_packet_size_max(const struct mqtt_broker *b);
 /* Output backpressure: while blocked the engine queues (bounded) instead of sending to this client. */
 void mqtt_broker_client_set_blocked(struct mqtt_broker *b, struct mqtt_client *c, bool blocked, uint64_t now_ms);
+/* True while some connected, not stalled receiver that caused a throttle still has its queue over half
+ * full: the caller keeps throttled publishers paused until this turns false. */
+bool mqtt_broker_pressured(struct mqtt_broker *b);
 /* A blocked connection that has not drained for a while: its queue no longer throttles publishers (a
  * receiver that stopped reading must not hold everyone back; its queue drops instead). */
 void mqtt_broker_client_set_stalled(struct mqtt_client *c, bool stalled);

@@ -122,6 +122,7 @@ struct mqtt_session {
 	/* fan-out scratch: set when this session is in b->targets for the current message */
 	uint64_t match_epoch;
 	uint32_t target_index;
+	bool in_pressure;           /* listed in b->pressure_list */
 };
 
 enum client_state { CLIENT_NEW, CLIENT_CONNECTED, CLIENT_CLOSING };
@@ -178,6 +179,9 @@ struct mqtt_broker {
 	int64_t wall_minus_mono_ms;
 	uint64_t now_ms;
 	bool pressure;           /* set by deliver() when a connected receiver's queue is over half full */
+#define PRESSURE_LIST_MAX 256
+	struct mqtt_session *pressure_list[PRESSURE_LIST_MAX]; /* receivers that caused a throttle */
+	uint32_t pressure_count;
 	uint64_t store_ops;      /* count of ops->store calls, to know whether an ack must wait */
 	/* fan-out scratch */
 	uint64_t match_epoch;
@@ -233,6 +237,7 @@ int bk_handle_ack(struct mqtt_broker *b, struct mqtt_client *c, uint8_t type, co
 void bk_session_clear_queue(struct mqtt_broker *b, struct mqtt_session *s);
 void bk_dlv_persist(struct mqtt_broker *b, struct mqtt_session *s, struct dlv *d);
 void bk_queue_expire(struct mqtt_broker *b, struct mqtt_session *s);
+void bk_pressure_forget(struct mqtt_broker *b, struct mqtt_session *s);
 
 /* subscribe.c */
 int bk_handle_subscribe(struct mqtt_broker *b, struct mqtt_client *c, const struct mqtt_subscribe *p);
