@@ -111,7 +111,8 @@ static void set_blocked(struct ab_conn *conn, bool blocked)
 static void write_bytes(struct ab_conn *conn, const uint8_t *p, size_t len)
 {
 	if (ab_io_out_add(conn, p, len)) {
-		log_error("mqtt: %s: out of memory queueing %zu bytes; closing", conn->peer, len);
+		char peer[64];
+		log_error("mqtt: %s: out of memory queueing %zu bytes; closing", ab_peer(conn, peer, sizeof peer), len);
 		ab_close(conn->ab, conn);
 		return;
 	}
@@ -222,7 +223,8 @@ static void process_input(struct ab_conn *conn, bool at_eof)
 		if (rc == ERR_AGAIN)
 			return;
 		if (rc < 0) {
-			log_info("mqtt: %s: %s", conn->peer, err_str(rc));
+			char peer[64];
+			log_info("mqtt: %s: %s", ab_peer(conn, peer, sizeof peer), err_str(rc));
 			mqtt_broker_input_error(ab->b, conn->c, rc);
 			return;
 		}
@@ -254,10 +256,11 @@ void ab_check_stalled(struct agent_broker *ab)
 	uint64_t now = ab_now_ms();
 	for (struct ab_conn *conn = ab->conns; conn; conn = conn->next) {
 		if (conn->blocked && !conn->stalled && now - conn->blocked_since_ms >= AB_STALL_MS) {
+			char peer[64];
 			conn->stalled = true;
 			mqtt_broker_client_set_stalled(conn->c, true);
 			log_info("mqtt: %s: not reading for %u ms; its messages are dropped when its queue is full",
-				 conn->peer, AB_STALL_MS);
+				 ab_peer(conn, peer, sizeof peer), AB_STALL_MS);
 		}
 	}
 }
@@ -342,7 +345,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	struct ab_conn *conn = arg;
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
 		if (what & BEV_EVENT_ERROR)
-			log_debug("mqtt: %s: connection error: %s", conn->peer,
+			log_debug("mqtt: %s: connection error: %s", ab_peer(conn, (char[64]){0}, 64),
 				  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 		ab_on_eof(conn, !(what & BEV_EVENT_EOF));
 	}
@@ -350,24 +353,32 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 
 /* ---- accept ------------------------------------------------------------------------------------------ */
 
-static void peer_name(const struct sockaddr *sa, char *out, size_t len)
+/* The peer's address for a log line, looked up when needed (not kept: 64 bytes per connection). */
+const char *ab_peer(const struct ab_conn *conn, char *out, size_t len)
 {
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	evutil_socket_t fd = conn->fd >= 0 ? conn->fd : conn->bev ? bufferevent_getfd(conn->bev) : -1;
 	char host[INET6_ADDRSTRLEN] = "?";
 	unsigned port = 0;
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *)sa;
-		inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-		port = ntohs(in->sin_port);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const void *)sa;
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-		port = ntohs(in6->sin6_port);
+	if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET) {
+			const struct sockaddr_in *in = (const void *)&ss;
+			inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+			port = ntohs(in->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			const struct sockaddr_in6 *in6 = (const void *)&ss;
+			inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+			port = ntohs(in6->sin6_port);
+		}
 	}
 	snprintf(out, len, "%s:%u", host, port);
+	return out;
 }
 
 static void on_accept(void *arg, struct bufferevent *bev, const struct sockaddr *sa, int salen)
 {
+	(void)sa;
 	(void)salen;
 	struct ab_listener *l = arg;
 	struct agent_broker *ab = l->ab;
@@ -407,7 +418,6 @@ static void on_accept(void *arg, struct bufferevent *bev, const struct sockaddr 
 		free(conn);
 		return;
 	}
-	peer_name(sa, conn->peer, sizeof conn->peer);
 	conn->next = ab->conns;
 	if (ab->conns)
 		ab->conns->prev = conn;
@@ -418,7 +428,8 @@ static void on_accept(void *arg, struct bufferevent *bev, const struct sockaddr 
 		bufferevent_setwatermark(bev, EV_WRITE, AB_OUT_LOW, 0);
 	}
 	ab_io_read_enable(conn, true);
-	log_debug("mqtt: %s: accepted on %s", conn->peer, kind_names[l->kind]);
+	char peer[64];
+	log_debug("mqtt: %s: accepted on %s", ab_peer(conn, peer, sizeof peer), kind_names[l->kind]);
 }
 
 /* The listener's TLS context from its config; *out stays NULL for a plain listener. */

@@ -44,7 +44,6 @@ struct ab_conn {
 	bool rev_assigned, dirty, io_error;
 	uint64_t blocked_since_ms;
 	char *username;                 /* as authenticated (or the certificate identity); NULL: anonymous */
-	char peer[64];
 	char *identity;                 /* TLS client certificate CN/SAN; NULL when none */
 };
 
@@ -117,6 +116,8 @@ void ab_throttle(void *ctx, void *io);
 void ab_throttle_cb(evutil_socket_t fd, short what, void *arg);
 void ab_check_stalled(struct agent_broker *ab);
 
+/* conn.c */
+const char *ab_peer(const struct ab_conn *conn, char *out, size_t len);
 /* conn.c, called by the transports */
 void ab_on_readable(struct ab_conn *conn);
 void ab_on_eof(struct ab_conn *conn, bool error);

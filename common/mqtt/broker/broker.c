@@ -202,14 +202,9 @@ void mqtt_broker_client_set_blocked(struct mqtt_broker *b, struct mqtt_client *c
 
 struct mqtt_session *bk_session_new(struct mqtt_broker *b, struct mqtt_bytes client_id)
 {
-	struct mqtt_session *s = calloc(1, sizeof *s);
+	struct mqtt_session *s = calloc(1, sizeof *s + client_id.len + 1u);
 	if (!s)
 		return NULL;
-	s->client_id = malloc(client_id.len + 1u);
-	if (!s->client_id) {
-		free(s);
-		return NULL;
-	}
 	if (client_id.len)
 		memcpy(s->client_id, client_id.ptr, client_id.len);
 	s->client_id[client_id.len] = 0;
@@ -218,7 +213,6 @@ struct mqtt_session *bk_session_new(struct mqtt_broker *b, struct mqtt_bytes cli
 	s->h.key_len = s->client_id_len;
 	s->next_packet_id = 1;
 	if (bk_ht_insert(&b->sessions, &s->h)) {
-		free(s->client_id);
 		free(s);
 		return NULL;
 	}
@@ -274,7 +268,6 @@ void bk_session_destroy(struct mqtt_broker *b, struct mqtt_session *s)
 	bk_msg_unref(s->will);
 	bk_ht_remove(&b->sessions, &s->h);
 	b->stats.sessions--;
-	free(s->client_id);
 	free(s);
 }
 

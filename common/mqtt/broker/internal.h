@@ -102,7 +102,6 @@ struct mqtt_session {
 	struct mqtt_client *client; /* NULL when disconnected */
 	struct mqtt_session *next_offline; /* b->offline list (sessions waiting to expire) */
 	struct mqtt_session *prev_offline;
-	char *client_id;
 	uint16_t client_id_len;
 	uint8_t version;
 	uint32_t expiry_s;          /* 0: ends with the connection; UINT32_MAX: never */
@@ -123,6 +122,7 @@ struct mqtt_session {
 	uint64_t match_epoch;
 	uint32_t target_index;
 	bool in_pressure;           /* listed in b->pressure_list */
+	char client_id[];           /* NUL-terminated, client_id_len bytes */
 };
 
 enum client_state { CLIENT_NEW, CLIENT_CONNECTED, CLIENT_CLOSING };
