@@ -93,6 +93,8 @@ struct agent_broker {
 	uint64_t started_ms;
 	/* store ordering: acks wait until `committed` reaches their tag */
 	uint64_t submitted, committed;
+	agent_publish_hook *publish_hook; /* store and forward; NULL when no route */
+	void *publish_hook_arg;
 	struct ab_pending *pending_head, *pending_tail;
 	struct ab_conn *paused;          /* connections not read while the store catches up */
 	struct ab_conn *throttled;       /* publishers not read for a moment: a receiver's queue is filling */
