@@ -2,7 +2,6 @@
  * endpoint and the listeners.  Until the MQTT broker engine is bound to it, listeners accept a connection,
  * log it and close it.  Process-wide things (signals, the event base) live here and nowhere else. */
 #include <errno.h>
-#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include <event2/util.h>
 
 #include "agent/auth.h"
+#include "agent/broker/agent_broker.h"
 #include "agent/config.h"
 #include "agent/store.h"
 #include "base/err.h"
@@ -22,7 +22,6 @@
 #include "net/http_admin.h"
 #include "net/listener.h"
 #include "net/tls.h"
-#include "net/websocket.h"
 
 static void usage(FILE *f)
 {
@@ -44,116 +43,25 @@ struct agent {
 	struct auth auth;
 	struct metrics metrics;
 	struct net_admin *admin;
+	struct agent_broker *broker;
 	struct net_listener *listeners[3];
 	struct net_conn_limit limit;
 	_Atomic int64_t *accepted;
 	struct event *sig[3];
 };
 
-static const char *const listener_names[3] = {"mqtt", "mqtt_tls", "websocket"};
-
-static void release(void *limit) { net_conn_limit_release(limit); }
-
-static void on_connection(void *arg, struct bufferevent *bev, const struct sockaddr *peer, int peer_len)
-{
-	struct agent *a = arg;
-	char addr[64] = "?";
-	(void)peer_len;
-	if (peer->sa_family == AF_INET)
-		evutil_inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, addr, sizeof addr);
-	else if (peer->sa_family == AF_INET6)
-		evutil_inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr, addr, sizeof addr);
-	char who[NET_TLS_NAME_MAX] = "", tls[NET_TLS_NAME_MAX + 128] = "";
-	if (net_tls_is_tls(bev)) {
-		if (net_tls_peer_identity(bev, who, sizeof who) != 0)
-			snprintf(who, sizeof who, "none");
-		snprintf(tls, sizeof tls, " (TLS %s, certificate identity %s)", net_tls_cipher(bev), who);
-	}
-	metric_add(a->accepted, 1);
-	log_info("connection from %s%s accepted and closed: the MQTT broker engine is not built yet", addr, tls);
-	net_bev_close_after_flush(bev, 2000, release, &a->limit);
-}
-
-/* WebSocket listener: upgrade first (under connect_timeout), then the same as any connection. */
-static void on_ws_event(struct bufferevent *bev, short what, void *arg)
-{
-	struct agent *a = arg;
-	if (what & BEV_EVENT_CONNECTED) {
-		bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
-		struct sockaddr_in none = {.sin_family = AF_UNSPEC};
-		on_connection(a, bev, (struct sockaddr *)&none, sizeof none);
-		return;
-	}
-	log_debug("websocket upgrade refused or failed");
-	net_bev_close_after_flush(bev, 2000, release, &a->limit);
-}
-
-static void on_ws_connection(void *arg, struct bufferevent *bev, const struct sockaddr *peer, int peer_len)
-{
-	struct agent *a = arg;
-	(void)peer, (void)peer_len;
-	struct net_ws_config wc = {.path = a->cfg.websocket.path, .handshake_timeout_ms = a->cfg.limits.connect_timeout_ms};
-	struct bufferevent *ws = net_ws_wrap(a->base, bev, &wc);
-	if (!ws) {
-		net_conn_limit_release(&a->limit);
-		return;
-	}
-	bufferevent_setcb(ws, NULL, NULL, on_ws_event, a);
-	bufferevent_enable(ws, EV_READ | EV_WRITE);
-}
-
 static bool health(void *arg, char *why, size_t why_len)
 {
 	struct agent *a = arg;
 	struct store_stats st;
 	store_get_stats(a->store, &st);
-	if (st.last_batch_rc) {
-		snprintf(why, why_len, "store: the last write batch failed: %s", err_str(st.last_batch_rc));
+	if (st.failed_batches) {
+		snprintf(why, why_len, "store: %llu failed write batches", (unsigned long long)st.failed_batches);
 		return false;
 	}
 	return true;
 }
 
-struct listener_metric {
-	struct agent *a;
-	int index;
-	size_t offset; /* into struct net_listener_stats */
-};
-static struct listener_metric listener_metrics[3][4];
-
-static int64_t read_listener(void *arg)
-{
-	struct listener_metric *m = arg;
-	struct net_listener_stats st;
-	if (!m->a->listeners[m->index])
-		return 0;
-	net_listener_get_stats(m->a->listeners[m->index], &st);
-	return (int64_t)*(const uint64_t *)((const char *)&st + m->offset);
-}
-
-static void listener_metrics_register(struct agent *a, int i)
-{
-	static const struct {
-		const char *name, *help;
-		size_t offset;
-	} m[4] = {
-		{"ferry_agent_listener_accepted_total", "Connections handed over", offsetof(struct net_listener_stats, accepted)},
-		{"ferry_agent_listener_refused_limit_total", "Connections refused over max_connections",
-		 offsetof(struct net_listener_stats, refused_limit)},
-		{"ferry_agent_listener_refused_rate_total", "Connections refused over max_connections_per_second",
-		 offsetof(struct net_listener_stats, refused_rate)},
-		{"ferry_agent_listener_handshake_failed_total", "TLS handshakes failed or timed out",
-		 offsetof(struct net_listener_stats, handshake_failed)},
-	};
-	char labels[64];
-	snprintf(labels, sizeof labels, "listener=\"%s\"", listener_names[i]);
-	for (int k = 0; k < 4; k++) {
-		listener_metrics[i][k] = (struct listener_metric){a, i, m[k].offset};
-		metrics_gauge_fn(&a->metrics, m[k].name, labels, m[k].help, read_listener, &listener_metrics[i][k]);
-	}
-}
-
-static int64_t read_open(void *arg) { return ((struct agent *)arg)->limit.open; }
 static int64_t read_queued(void *arg)
 {
 	struct store_stats st;
@@ -161,78 +69,18 @@ static int64_t read_queued(void *arg)
 	return (int64_t)st.queued_items;
 }
 
-static void reload_certificates(struct agent *a);
-
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct agent *a = arg;
 	(void)what;
 	if (sig == SIGHUP) {
-		log_info("SIGHUP: reloading password and ACL files and certificates");
+		log_info("SIGHUP: reloading password and ACL files and TLS certificates");
 		auth_reload(&a->auth);
-		reload_certificates(a);
+		agent_broker_reload_tls(a->broker);
 		return;
 	}
 	log_info("signal %d: shutting down", (int)sig);
 	event_base_loopexit(a->base, NULL);
-}
-
-static int listener_tls(const struct agent_listener *l, struct net_tls **out, char *err, size_t err_len)
-{
-	*out = NULL;
-	if (!l->cert_file[0])
-		return 0;
-	struct net_tls_config tc = {
-		.cert_file = l->cert_file, .key_file = l->key_file, .ca_file = l->ca_file,
-		.verify = l->require_certificate ? NET_TLS_VERIFY_REQUIRED
-			  : l->ca_file[0]        ? NET_TLS_VERIFY_OPTIONAL
-						 : NET_TLS_VERIFY_NONE,
-	};
-	return net_tls_new(out, NET_TLS_SERVER, &tc, err, err_len);
-}
-
-/* SIGHUP: new certificates for new connections; on any error the listener keeps the old ones. */
-static void reload_certificates(struct agent *a)
-{
-	const struct agent_listener *ls[3] = {&a->cfg.mqtt, &a->cfg.mqtt_tls, &a->cfg.websocket};
-	for (int i = 0; i < 3; i++) {
-		if (!a->listeners[i] || !ls[i]->cert_file[0])
-			continue;
-		struct net_tls *tls;
-		char err[512];
-		if (listener_tls(ls[i], &tls, err, sizeof err)) {
-			log_error("[%s] certificate reload failed, keeping the previous one: %s", listener_names[i], err);
-			continue;
-		}
-		net_listener_set_tls(a->listeners[i], tls);
-		net_tls_unref(tls);
-		log_info("[%s] certificate reloaded", listener_names[i]);
-	}
-}
-
-static int start_listener(struct agent *a, int i, const struct agent_listener *l, char *err, size_t err_len)
-{
-	if (!l->enabled)
-		return 0;
-	struct net_tls *tls;
-	int rc = listener_tls(l, &tls, err, err_len);
-	if (rc)
-		return rc;
-	struct net_listener_config lc = {
-		.address = l->address, .port = (uint16_t)l->port, .tls = tls, .limit = &a->limit,
-		.max_per_second = a->cfg.limits.max_connections_per_second,
-		.handshake_timeout_ms = a->cfg.limits.connect_timeout_ms,
-	};
-	rc = net_listener_new(&a->listeners[i], a->base, &lc, i == 2 ? on_ws_connection : on_connection, a, err,
-			      err_len);
-	bool is_tls = tls != NULL;
-	net_tls_unref(tls); /* the listener holds its own reference */
-	if (!rc) {
-		listener_metrics_register(a, i);
-		log_info("[%s] listening on %s:%u%s", listener_names[i], l->address, net_listener_port(a->listeners[i]),
-			 is_tls ? " (TLS)" : "");
-	}
-	return rc;
 }
 
 static int open_store(struct agent *a, char *err, size_t err_len)
@@ -248,8 +96,10 @@ static int open_store(struct agent *a, char *err, size_t err_len)
 	int rc = store_open(&a->store, &sc);
 	if (rc)
 		return snprintf(err, err_len, "store %s: %s", path, err_str(rc)), rc;
-	/* The broker engine will rebuild sessions here; for now the load proves the file reads end to end. */
-	rc = store_load(a->store, &(struct store_loader){0}, NULL);
+	rc = agent_broker_new(&a->broker, a->base, &a->cfg, a->store, &a->auth, &a->metrics, err, err_len);
+	if (rc)
+		return rc;
+	rc = agent_broker_load(a->broker); /* persistent sessions, queues, retained: before the writer starts */
 	if (!rc)
 		rc = store_start(a->store, a->base);
 	if (rc)
@@ -270,8 +120,6 @@ static int start(struct agent *a, char *err, size_t err_len)
 	if ((rc = metrics_init(&a->metrics, 256)) != 0 || !(a->base = event_base_new()))
 		return snprintf(err, err_len, "out of memory"), ERR_NOMEM;
 	metric_set(metrics_gauge(&a->metrics, "ferry_agent_up", "", "1 while the agent runs"), 1);
-	a->accepted = metrics_counter(&a->metrics, "ferry_agent_connections_accepted_total", "", "Connections accepted");
-	metrics_gauge_fn(&a->metrics, "ferry_agent_connections_open", "", "Connections open", read_open, a);
 	if ((rc = open_store(a, err, err_len)) != 0)
 		return rc;
 	metrics_gauge_fn(&a->metrics, "ferry_agent_store_queued_items", "", "Writes waiting for the disk", read_queued, a);
@@ -281,10 +129,8 @@ static int start(struct agent *a, char *err, size_t err_len)
 		return rc;
 	if (a->admin)
 		log_info("[admin] http://%s:%u/metrics and /healthz", a->cfg.admin.address, net_admin_port(a->admin));
-	const struct agent_listener *ls[3] = {&a->cfg.mqtt, &a->cfg.mqtt_tls, &a->cfg.websocket};
-	for (int i = 0; i < 3; i++)
-		if ((rc = start_listener(a, i, ls[i], err, err_len)) != 0)
-			return rc;
+	if ((rc = agent_broker_start(a->broker, err, err_len)) != 0)
+		return rc;
 	const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
 	for (int i = 0; i < 3; i++) {
 		a->sig[i] = evsignal_new(a->base, sigs[i], on_signal, a);
@@ -297,12 +143,12 @@ static int start(struct agent *a, char *err, size_t err_len)
 static void stop(struct agent *a)
 {
 	for (int i = 0; i < 3; i++) {
-		net_listener_free(a->listeners[i]);
 		if (a->sig[i])
 			event_free(a->sig[i]);
 	}
 	net_admin_free(a->admin);
-	store_close(a->store); /* commits what is queued and runs its completions */
+	store_close(a->store); /* commits what is queued and runs its completions (into the broker) */
+	agent_broker_free(a->broker);
 	auth_deinit(&a->auth);
 	if (a->base)
 		event_base_free(a->base);

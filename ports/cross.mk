@@ -13,6 +13,10 @@
 
 ARCH   ?= aarch64
 STATIC ?=
+# Debian's and the kernel's name for 64-bit ARM, accepted too (ARCH=arm64 is often already in the environment).
+ifeq ($(ARCH),arm64)
+override ARCH := aarch64
+endif
 
 CROSS_DEBARCH_aarch64 := arm64
 CROSS_TRIPLET_aarch64 := aarch64-linux-gnu
@@ -31,10 +35,16 @@ CROSS_UNIT_SRC  = $(filter-out tests/unit/cloud/%,$(UNIT_SRC))
 CROSS_UNIT_BINS = $(patsubst %.c,$(CROSS_BUILD)/%,$(CROSS_UNIT_SRC))
 CROSS_PKGS      = crossbuild-essential-$(CROSS_DEBARCH) qemu-user
 
-# The recursive make that builds for the target.  Extra targets (make size uses it) go in CROSS_GOALS.
+# The recursive make that builds for the target; CROSS_GOALS=... on the command line builds something else.
 CROSS_GOALS ?= $(CROSS_BUILD)/ferry-agent $(CROSS_UNIT_BINS)
+# 32-bit ARM: 64-bit off_t everywhere.  Debian's armhf libevent is built with it (its event-config.h even
+# defines _FILE_OFFSET_BITS 64 mid-include, so ev_off_t is 8 bytes), and without it readdir()/stat() fail with
+# EOVERFLOW on file systems with 64-bit inode numbers, and files stop at 2 GB.  time_t stays 32-bit: Debian
+# 12's armhf libraries have 32-bit time_t in their ABI (_TIME_BITS=64 would break libevent's struct timeval).
+CROSS_CPPFLAGS_armhf := -D_FILE_OFFSET_BITS=64
 CROSS_MAKE = $(MAKE) --no-print-directory BUILD=$(CROSS_BUILD) CC=$(CROSS_TRIPLET)-gcc AR=$(CROSS_TRIPLET)-ar \
-	CPPFLAGS="--sysroot=$(CROSS_SYSROOT)" LDFLAGS="--sysroot=$(CROSS_SYSROOT)" FERRY_STATIC=$(STATIC)
+	CPPFLAGS="--sysroot=$(CROSS_SYSROOT) $(CROSS_CPPFLAGS_$(ARCH))" LDFLAGS="--sysroot=$(CROSS_SYSROOT)" \
+	FERRY_STATIC=$(STATIC)
 
 .PHONY: cross test-cross cross-check-arch cross-deps cross-sysroot
 cross-check-arch:
@@ -55,3 +65,18 @@ LDLIBS := -Wl,--start-group $(LDLIBS) -Wl,--end-group
 $(AGENT_BIN) $(CLOUD_BIN): override LDFLAGS += -static
 $(BUILD)/tests/unit/%: LDLIBS := -Wl,-Bstatic $(LDLIBS) -Wl,-Bdynamic
 endif
+
+# make size: footprint figures (ports/footprint/size.sh) for the native build and all four cross builds.
+# make size-record also writes them into docs/footprint.md.
+.PHONY: cross-agent size-builds size size-record
+cross-agent: cross-sysroot
+	+@$(CROSS_MAKE) $(CROSS_BUILD)/ferry-agent
+size-builds:
+	@bash ports/deps.sh
+	+@$(MAKE) --no-print-directory all
+	+@for a in aarch64 armhf; do for s in "" 1; do \
+		$(MAKE) --no-print-directory cross-agent ARCH=$$a STATIC=$$s || exit 1; done; done
+size: size-builds
+	@bash ports/footprint/size.sh $(abspath $(BUILD))
+size-record: size-builds
+	@bash ports/footprint/size.sh $(abspath $(BUILD)) --record docs/footprint.md

@@ -1,6 +1,7 @@
 /* The partition log core, shared by both backends: configuration, segments, append and roll, flush and
  * close.  Reads and lookups are in log_read.c, retention and truncation in log_maint.c.  Storage is reached
  * only through log->be, so this file never touches a file descriptor or a syscall. */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@
 
 _Static_assert(LOG_SEGMENT_BYTES_LIMIT <= INT32_MAX, "index positions are int32");
 _Static_assert(LOG_BATCH_BYTES_LIMIT < LOG_SEGMENT_BYTES_LIMIT, "a batch must fit a segment");
+_Static_assert(LOG_BATCH_BYTES_LIMIT <= LOG_MEM_SEGMENT_BYTES_MAX, "a batch must fit a memory segment");
 
 void log_config_default(struct log_config *cfg)
 {
@@ -59,6 +61,7 @@ int log_init_common(struct log *log, const struct log_backend *be, const struct 
 	if (!log->cfg.clock_ms)
 		log->cfg.clock_ms = port_wall_ms;
 	log->last_flush_ms = log_now_ms(log);
+	epoch_cache_init(&log->epochs);
 	return producer_state_init(&log->producers, cfg->producers_max);
 }
 
@@ -98,6 +101,7 @@ void log_free_common(struct log *log)
 	}
 	free(log->segs);
 	producer_state_deinit(&log->producers);
+	epoch_cache_deinit(&log->epochs);
 	free(log->dir);
 	free(log);
 }
@@ -144,6 +148,7 @@ static int roll(struct log *log, int64_t base_offset)
 		segment_free(log, seg);
 		goto fail;
 	}
+	log->stats.roll_count++;
 	return 0;
 fail_sync:
 	log->failed = rc;
@@ -159,12 +164,12 @@ int log_roll_now(struct log *log)
 
 static bool roll_needed(const struct log *log, const struct log_segment *seg, const struct batch_header *h)
 {
+	if (batch_last_offset(h) - seg->base_offset > INT32_MAX)
+		return true; /* relative offsets in the index are 32-bit (a replica jumping ahead, even if empty) */
 	if (seg->size == 0)
 		return false;
 	if ((uint64_t)seg->size + batch_size(h) > log->cfg.segment_bytes)
 		return true;
-	if (batch_last_offset(h) - seg->base_offset > INT32_MAX)
-		return true; /* relative offsets in the index are 32-bit */
 	return log->cfg.segment_ms >= 0 && seg->first_append_ms >= 0 &&
 	       log_now_ms(log) - seg->first_append_ms >= log->cfg.segment_ms;
 }
@@ -190,8 +195,16 @@ int log_append(struct log *log, uint8_t *batch, size_t len, int32_t leader_epoch
 	if (rc)
 		return rc;
 	if (mode == LOG_APPEND_LEADER) {
+		/* A producer's batch numbers its records 0..n-1 (Kafka LogValidator), so the header's offset
+		 * span must match its record count: otherwise a client could burn offsets. */
+		if (h.record_count < 1 || h.last_offset_delta != h.record_count - 1)
+			return ERR_MALFORMED;
 		producer_state_check(&log->producers, &h, &info->producer);
 		if (info->producer.verdict != PRODUCER_APPEND) {
+			if (info->producer.verdict == PRODUCER_DUPLICATE)
+				log->stats.duplicate_count++;
+			else
+				log->stats.refused_count++;
 			info->base_offset = info->producer.duplicate_base_offset;
 			info->last_offset = info->producer.duplicate_last_offset;
 			info->max_timestamp = info->producer.duplicate_timestamp;
@@ -228,6 +241,10 @@ int log_append(struct log *log, uint8_t *batch, size_t len, int32_t leader_epoch
 	log->unflushed_bytes += len;
 	if ((rc = producer_state_update(&log->producers, &h)))
 		log_warn("producer state for id %lld: %s", (long long)h.producer_id, err_str(rc));
+	if (epoch_cache_assign(&log->epochs, h.leader_epoch, h.base_offset) == 1)
+		log_epochs_changed(log);
+	log->stats.append_count++;
+	log->stats.append_bytes += len;
 	info->appended = true;
 	info->base_offset = h.base_offset;
 	info->last_offset = batch_last_offset(&h);
@@ -252,11 +269,15 @@ int log_flush(struct log *log)
 		}
 		seg->synced_size = seg->size;
 	}
+	if (log->flushed_offset < log->end_offset)
+		log->stats.flush_count++;
 	log->flushed_offset = log->end_offset;
 	log->unflushed_bytes = 0;
 	log->last_flush_ms = log_now_ms(log);
 	return 0;
 }
+
+void log_get_stats(const struct log *log, struct log_stats *out) { *out = log->stats; }
 
 bool log_flush_due(const struct log *log)
 {
@@ -274,6 +295,20 @@ bool log_flush_due(const struct log *log)
 	return false;
 }
 
+void log_epochs_changed(struct log *log)
+{
+	int rc = log->be->epochs_save(log);
+	if (rc)
+		log_warn("leader-epoch checkpoint: %s; retried at close", err_str(rc));
+}
+
+int32_t log_latest_epoch(const struct log *log) { return epoch_cache_latest(&log->epochs); }
+
+void log_epoch_end_offset(const struct log *log, int32_t epoch, int32_t *epoch_out, int64_t *end_out)
+{
+	epoch_cache_end_offset(&log->epochs, epoch, log->end_offset, epoch_out, end_out);
+}
+
 bool log_acks_wait_flush(const struct log *log) { return log->cfg.flush_policy == LOG_FLUSH_SYNC; }
 int log_failed(const struct log *log) { return log->failed; }
 int64_t log_start_offset(const struct log *log) { return log->start_offset; }
@@ -287,6 +322,7 @@ int log_close(struct log *log)
 {
 	if (!log)
 		return 0;
+	assert(log->commit_inflight == 0); /* a commit job still holds this log: finish it first */
 	int rc = log->failed;
 	if (!rc)
 		rc = log_flush(log);
@@ -297,6 +333,8 @@ int log_close(struct log *log)
 	}
 	if (!rc)
 		rc = log->be->snapshot_save(log, log->end_offset);
+	if (!rc)
+		rc = log->be->epochs_save(log);
 	int rc2 = log->be->close(log, rc == 0);
 	log_free_common(log);
 	return rc ? rc : rc2;

@@ -292,6 +292,38 @@ int file_start_offset_load(const struct log *log, int64_t *out)
 	return rc;
 }
 
+static int file_epochs_save(struct log *log)
+{
+	char path[FILE_PATH_MAX];
+	size_t cap = epoch_cache_encode_size(&log->epochs), len;
+	char *buf = malloc(cap);
+	if (!buf)
+		return ERR_NOMEM;
+	int rc = epoch_cache_encode(&log->epochs, buf, cap, &len);
+	if (!rc && snprintf(path, sizeof path, "%s/%s", log->dir, FILE_EPOCH_NAME) >= (int)sizeof path)
+		rc = ERR_INVAL;
+	if (!rc)
+		rc = port_write_file_atomic(path, buf, len);
+	free(buf);
+	return rc;
+}
+
+static int file_epochs_load(struct log *log)
+{
+	char path[FILE_PATH_MAX];
+	uint8_t *buf;
+	size_t len;
+	epoch_cache_clear(&log->epochs);
+	if (snprintf(path, sizeof path, "%s/%s", log->dir, FILE_EPOCH_NAME) >= (int)sizeof path)
+		return ERR_INVAL;
+	int rc = file_read_all(path, FILE_EPOCH_BYTES_MAX, &buf, &len);
+	if (rc)
+		return rc;
+	rc = epoch_cache_decode(&log->epochs, (const char *)buf, len);
+	free(buf);
+	return rc;
+}
+
 static int file_close(struct log *log, bool clean)
 {
 	char path[FILE_PATH_MAX];
@@ -330,5 +362,7 @@ const struct log_backend file_backend = {
 	.snapshot_save = file_snapshot_save,
 	.snapshot_load = file_snapshot_load,
 	.start_offset_save = file_start_offset_save,
+	.epochs_save = file_epochs_save,
+	.epochs_load = file_epochs_load,
 	.close = file_close,
 };

@@ -10,6 +10,8 @@
 #define FILE_SEGMENTS_MAX 1000000 /* segment files a partition directory may hold */
 #define FILE_CLEAN_NAME ".clean-shutdown"
 #define FILE_START_OFFSET_NAME "log-start-offset"
+#define FILE_EPOCH_NAME "leader-epoch-checkpoint"
+#define FILE_EPOCH_BYTES_MAX ((size_t)EPOCH_CACHE_MAX * 34 + 64)
 
 extern const struct log_backend file_backend;
 

@@ -3,6 +3,7 @@
 #ifndef FERRY_CLOUD_LOG_INTERNAL_H
 #define FERRY_CLOUD_LOG_INTERNAL_H
 
+#include "cloud/log/epoch_cache.h"
 #include "cloud/log/log.h"
 
 /* Offset index entry (Kafka .index layout: two big-endian int32 per entry on disk).  rel_offset is the base
@@ -57,6 +58,9 @@ struct log_backend {
 	 * ERR_NOT_FOUND (producer state left empty). Snapshots above max_offset are removed. */
 	int (*snapshot_load)(struct log *log, int64_t max_offset, int64_t *offset);
 	int (*start_offset_save)(struct log *log);
+	int (*epochs_save)(struct log *log);
+	/* Load the leader-epoch checkpoint into log->epochs: 0, ERR_NOT_FOUND or a decode error. */
+	int (*epochs_load)(struct log *log);
 	int (*close)(struct log *log, bool clean);
 };
 
@@ -72,8 +76,12 @@ struct log {
 	uint64_t unflushed_bytes;
 	int64_t last_flush_ms;
 	struct producer_state producers;
+	struct epoch_cache epochs;
 	int failed;         /* sticky: an fsync failed */
 	bool commit_queued; /* in a log_commit dirty set */
+	unsigned commit_inflight; /* log_commit_job items that reference this log */
+	uint64_t generation;      /* bumped by every truncation: in-flight syncs must not publish past it */
+	struct log_stats stats;
 	char *dir;          /* file backend; owned */
 };
 
@@ -86,7 +94,8 @@ void log_free_common(struct log *log);
 struct log_segment *segment_new(int64_t base_offset);
 void segment_unref(struct log *log, struct log_segment *seg);
 int log_add_segment(struct log *log, struct log_segment *seg); /* appended as the new active segment */
-int log_producers_rebuild(struct log *log);
+int log_producers_rebuild(struct log *log, bool epochs_known);
+void log_epochs_changed(struct log *log); /* persist the epoch cache (file backend); failures are retried at close */
 int log_roll_now(struct log *log); /* roll a non-empty active segment at the log end */
 
 /* log_index.c: in-memory indexes of one segment */

@@ -1,5 +1,6 @@
-/* Memory backend: each segment is one buffer of segment_bytes allocated up front (only touched pages become
- * resident), so pointers handed out by log_read stay valid while the segment lives.  Nothing is durable:
+/* Memory backend: each segment is one buffer of segment_bytes (at most LOG_MEM_SEGMENT_BYTES_MAX) allocated
+ * up front (only touched pages become resident), so pointers handed out by log_read stay valid while the
+ * segment lives.  Nothing is durable:
  * flushes and seals succeed at once, and there are no snapshots (producer state lives in the log). */
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,12 @@ static int mem_log_ok(struct log *log)
 	return 0;
 }
 
+static int mem_epochs_load(struct log *log)
+{
+	epoch_cache_clear(&log->epochs);
+	return ERR_NOT_FOUND;
+}
+
 static int mem_close(struct log *log, bool clean)
 {
 	(void)log;
@@ -110,6 +117,8 @@ static const struct log_backend mem_backend = {
 	.snapshot_save = mem_snapshot_save,
 	.snapshot_load = mem_snapshot_load,
 	.start_offset_save = mem_log_ok,
+	.epochs_save = mem_log_ok,
+	.epochs_load = mem_epochs_load,
 	.close = mem_close,
 };
 
@@ -122,6 +131,11 @@ int log_mem_open(const struct log_config *cfg, struct log **out)
 	struct log_segment *seg = NULL;
 	if (rc)
 		goto fail;
+	/* Each segment is one allocation of segment_bytes: keep them modest (rolls are free in memory). */
+	if (log->cfg.segment_bytes > LOG_MEM_SEGMENT_BYTES_MAX)
+		log->cfg.segment_bytes = LOG_MEM_SEGMENT_BYTES_MAX;
+	if (log->cfg.index_interval_bytes > log->cfg.segment_bytes)
+		log->cfg.index_interval_bytes = log->cfg.segment_bytes;
 	seg = segment_new(0);
 	rc = seg ? mem_create(log, seg) : ERR_NOMEM;
 	if (!rc)

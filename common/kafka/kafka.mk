@@ -14,4 +14,4 @@ kafka-tools: $(KAFKA_TOOLS)
 all: kafka-tools
 $(BUILD)/tools/kafka_%: $(call obj,tests/tools/kafka_%.c) $(LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -lrdkafka $(LDLIBS)
+	$(call quiet,LD,$@)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -lrdkafka $(LDLIBS)

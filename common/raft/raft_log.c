@@ -82,7 +82,8 @@ void log_compact(struct raft *r, uint64_t upto, uint64_t upto_term)
 		drop = l->count;
 	for (size_t i = 0; i < drop; i++)
 		free((void *)l->ents[i].data);
-	memmove(l->ents, l->ents + drop, (l->count - drop) * sizeof *l->ents);
+	if (l->count > drop)
+		memmove(l->ents, l->ents + drop, (l->count - drop) * sizeof *l->ents);
 	l->count -= drop;
 	l->first = upto + 1;
 	(void)upto_term;

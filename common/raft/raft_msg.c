@@ -181,10 +181,6 @@ static void read_entries(struct rbuf *r, struct raft_msg *m)
 		rbuf_fail(r, ERR_TOO_LARGE);
 		return;
 	}
-	if (m->index > UINT64_MAX - RAFT_MSG_ENTRIES_MAX - 1) {
-		rbuf_fail(r, ERR_RANGE);
-		return;
-	}
 	m->entry_count = n;
 	uint64_t prev_term = m->log_term;
 	for (unsigned i = 0; i < n && rbuf_ok(r); i++) {
@@ -221,6 +217,10 @@ static void read_snap(struct rbuf *r, struct raft_msg *m)
 		return;
 	if (m->chunk_len > RAFT_SNAP_CHUNK_MAX || m->total > RAFT_SNAP_DATA_MAX) {
 		rbuf_fail(r, ERR_TOO_LARGE);
+		return;
+	}
+	if (m->snap.index > RAFT_INDEX_MAX) {
+		rbuf_fail(r, ERR_RANGE);
 		return;
 	}
 	if (m->offset > m->total || m->chunk_len > m->total - m->offset || m->snap.term == 0 ||
@@ -261,6 +261,9 @@ int raft_msg_decode(const uint8_t *buf, size_t len, struct raft_msg *m)
 	if (m->type == 0 || m->type >= RAFT_MSG_TYPE_END || (m->flags & ~7u) || m->from == 0 || m->to == 0 ||
 	    m->from == m->to)
 		return ERR_MALFORMED;
+	if (m->term > RAFT_INDEX_MAX || m->index > RAFT_INDEX_MAX || m->log_term > RAFT_INDEX_MAX ||
+	    m->commit > RAFT_INDEX_MAX || m->hint_index > RAFT_INDEX_MAX || m->hint_term > RAFT_INDEX_MAX)
+		return ERR_RANGE;
 	switch (m->type) {
 	case RAFT_MSG_APPEND:
 		read_entries(&r, m);

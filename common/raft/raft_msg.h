@@ -16,6 +16,7 @@
 #define RAFT_ENTRY_DATA_MAX (1u << 20)    /* one entry's payload */
 #define RAFT_SNAP_CHUNK_MAX (1u << 20)    /* one InstallSnapshot chunk */
 #define RAFT_SNAP_DATA_MAX (256u << 20)   /* a whole snapshot */
+#define RAFT_INDEX_MAX (UINT64_C(1) << 62) /* terms and indexes above this are malformed: no overflow */
 #define RAFT_MSG_HEADER_SIZE 67
 #define RAFT_ENTRY_HEADER_SIZE 13
 #define RAFT_CONF_SIZE_MAX (3 + 4 * 2 * RAFT_NODES_MAX) /* with its version byte */

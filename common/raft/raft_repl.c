@@ -203,7 +203,8 @@ static void release_reads(struct raft *r)
 	}
 	for (unsigned i = 0; i < done && r->reads_out_count < RAFT_READS_MAX; i++)
 		r->reads_out[r->reads_out_count++] = (struct raft_read){r->reads[i].ctx, r->reads[i].index};
-	memmove(r->reads, r->reads + done, (r->read_count - done) * sizeof r->reads[0]);
+	if (done)
+		memmove(r->reads, r->reads + done, (r->read_count - done) * sizeof r->reads[0]);
 	r->read_count -= done;
 }
 
@@ -330,8 +331,8 @@ void leader_tick(struct raft *r)
 		if (pr->state == RAFT_PR_SNAPSHOT && ++pr->stall_ticks >= 2 * r->cfg.heartbeat_ticks) {
 			send_snap_chunk(r, pr); /* the chunk or its acknowledgement was lost */
 		} else if (pr->state == RAFT_PR_REPLICATE && pr->inflight_count &&
-		           ++pr->stall_ticks >= r->cfg.election_ticks) {
-			/* Nothing acknowledged for an election timeout: appends were lost; resend from match. */
+		           ++pr->stall_ticks >= r->cfg.election_ticks / 2) {
+			/* Nothing acknowledged for half an election timeout: appends were lost; resend from match. */
 			pr_reset(pr, RAFT_PR_PROBE, pr->match + 1);
 			send_append(r, pr, true);
 		}
@@ -366,7 +367,7 @@ int raft_propose(struct raft *r, const void *data, size_t len, uint64_t *index)
 		return rc;
 	if (index)
 		*index = raft_last_index(r);
-	leader_broadcast_append(r);
+	r->bcast_pending = true;
 	return 0;
 }
 
@@ -452,7 +453,8 @@ int raft_compact(struct raft *r, uint64_t index, const void *data, size_t len)
 	uint8_t *copy = malloc(len ? len : 1);
 	if (!copy)
 		return ERR_NOMEM;
-	memcpy(copy, data, len);
+	if (len)
+		memcpy(copy, data, len);
 	/* The snapshot carries the configuration as of index, not the latest one. */
 	struct raft_conf conf = r->snap.conf;
 	for (uint64_t i = index; i >= r->log.first && i > 0; i--) {

@@ -89,7 +89,8 @@ static void st_apply(struct mem_state *st, const struct op *o, size_t entries_ke
 		            o->meta.term;
 		size_t drop = keep ? (size_t)(idx - st->snap.index) : st->n;
 		free_entries(st->ents, drop);
-		memmove(st->ents, st->ents + drop, (st->n - drop) * sizeof *st->ents);
+		if (st->n > drop)
+			memmove(st->ents, st->ents + drop, (st->n - drop) * sizeof *st->ents);
 		st->n -= drop;
 		st->snap = o->meta;
 		free(st->snap_data);

@@ -4,7 +4,8 @@
 # 1. every unit-test binary (cmocka) under qemu, with -L SYSROOT so a dynamic binary finds the target's ld.so
 #    and libraries (a static one ignores it);
 # 2. the agent binary: it is really a binary for ARCH (ELF e_machine), and answers --version under qemu;
-# 3. the integration tests numbered 9x (tests/integration/9[0-9]-*) with FERRY_BUILD=BUILD and
+# 3. the integration tests numbered 9x (tests/integration/9[0-9]-*: the ones written to run the agent through
+#    a runner) with FERRY_BUILD=BUILD and
 #    FERRY_RUNNER="qemu-<arch> -L SYSROOT", the prefix those tests put before the agent binary.
 # Ends with "test-cross: N passed, N failed"; exits non-zero when anything failed.
 set -u

@@ -44,6 +44,21 @@ def wait_http(port, proc):
     return False
 
 
+def mqtt_connack(sock, user=b"", password=b""):
+    """An MQTT 3.1.1 CONNECT is answered with a CONNACK accepting it (the broker is bound)."""
+    sock.settimeout(3)
+    flags, tail = 2, b""
+    if user:
+        flags |= 0xC0
+        tail = len(user).to_bytes(2, "big") + user + len(password).to_bytes(2, "big") + password
+    body = bytes([0, 4]) + b"MQTT" + bytes([4, flags, 0, 30, 0, 4]) + b"it10" + tail
+    sock.sendall(bytes([0x10, len(body)]) + body)
+    try:
+        return sock.recv(4) == bytes([0x20, 2, 0, 0])
+    except (OSError, ssl.SSLError):
+        return False
+
+
 def closed_by_server(sock):
     sock.settimeout(3)
     try:
@@ -120,7 +135,7 @@ port {admin}
     check(len(aside) == 1, f"corrupt database kept aside: {aside}")
 
     s = socket.create_connection(("127.0.0.1", mqtt))
-    check(closed_by_server(s), "plain connection accepted then closed")
+    check(mqtt_connack(s, b"alice", b"s3cret"), "plain connection answers CONNECT")
     s.close()
 
     ctx = ssl.create_default_context(cafile=f"{pki}/ca.crt")
@@ -128,7 +143,7 @@ port {admin}
     with socket.create_connection(("127.0.0.1", tls)) as raw:
         with ctx.wrap_socket(raw, server_hostname="localhost") as t:
             check(t.version() == "TLSv1.2", f"TLS version {t.version()}")
-            check(closed_by_server(t), "TLS connection accepted then closed")
+            check(mqtt_connack(t), "TLS connection answers CONNECT")
     # without a client certificate the handshake fails
     ctx2 = ssl.create_default_context(cafile=f"{pki}/ca.crt")
     try:
@@ -141,7 +156,7 @@ port {admin}
         refused = True
     check(refused, "TLS without a client certificate is refused")
 
-    # WebSocket: RFC 6455 §1.3 key, subprotocol mqtt; upgraded, then closed with a close frame
+    # WebSocket: RFC 6455 §1.3 key, subprotocol mqtt; upgraded (MQTT over it: 24-broker-websocket.py)
     with socket.create_connection(("127.0.0.1", ws)) as w:
         w.sendall(b"GET /mqtt HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                   b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
@@ -158,7 +173,6 @@ port {admin}
             pass
         check(data.startswith(b"HTTP/1.1 101 ") and b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" in data
               and b"Sec-WebSocket-Protocol: mqtt" in data, f"websocket upgrade: {data[:200]!r}")
-        check(data.endswith(b"\x88\x02\x03\xe8"), f"websocket close frame 1000: {data[-8:]!r}")
 
     # a real MQTT-over-WebSocket client (paho) gets through the upgrade (the broker engine is not there yet,
     # so its CONNECT goes unanswered; the agent logs the upgraded connection)

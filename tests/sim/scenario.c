@@ -85,6 +85,8 @@ static int cmd_nodes(struct scen *sc, char **av, int ac)
 			o.check_quorum = on;
 		else if (!strcmp(av[i], "election"))
 			o.election_ticks = v;
+		else if (!strcmp(av[i], "maxmsg"))
+			o.max_msg_entries = v;
 		else if (!strcmp(av[i], "compact"))
 			o.compact_every = v;
 		else
@@ -187,6 +189,10 @@ static int exec(struct scen *sc, char **av, int ac)
 		return expect(sc, av, ac);
 	if (!strcmp(c, "stabilize")) {
 		sim_stabilize(s);
+		return 0;
+	}
+	if (!strcmp(c, "dump")) {
+		sim_dump(s, sc->err);
 		return 0;
 	}
 	if (!strcmp(c, "heal")) {

@@ -24,7 +24,7 @@ static uint64_t fnv(const void *p, size_t n, uint64_t h)
 	return h;
 }
 
-static uint64_t entry_hash(const struct raft_entry *e)
+uint64_t sim_entry_hash(const struct raft_entry *e)
 {
 	uint64_t h = fnv(&e->type, 1, 0xcbf29ce484222325ull);
 	return fnv(e->data, e->len, h);
@@ -48,7 +48,8 @@ void sim_opts_default(struct sim_opts *o, uint64_t seed)
 {
 	*o = (struct sim_opts){.seed = seed, .voters = 3, .spare = 0, .tick_ms = 10, .election_ticks = 10,
 	                       .heartbeat_ticks = 1, .delay_min_ms = 1, .delay_max_ms = 5, .pre_vote = true,
-	                       .check_quorum = true, .max_inflight = 16};
+	                       .check_quorum = true, .max_inflight = 16,
+	                       .max_msg_entries = 8};
 }
 
 static void boot_node(struct sim *s, struct sim_node *n, const struct raft_boot *boot)
@@ -62,7 +63,7 @@ static void boot_node(struct sim *s, struct sim_node *n, const struct raft_boot 
 	cfg.pre_vote = s->o.pre_vote;
 	cfg.check_quorum = s->o.check_quorum;
 	cfg.max_inflight = s->o.max_inflight;
-	cfg.max_msg_entries = 8;
+	cfg.max_msg_entries = s->o.max_msg_entries;
 	cfg.snap_chunk_bytes = 128;
 	int rc = raft_new(&cfg, boot, &n->r);
 	if (rc) {
@@ -193,12 +194,18 @@ static void net_send(struct sim *s, uint32_t from, uint32_t to, uint8_t type, co
 	}
 }
 
+static uint64_t be64_get(const uint8_t *b) { return (uint64_t)be32_get(b) << 32 | be32_get(b + 4); }
+
 static void deliver_at(struct sim *s, size_t qi)
 {
 	struct sim_msg m = s->q[qi];
 	memmove(s->q + qi, s->q + qi + 1, (s->q_len - qi - 1) * sizeof *s->q);
 	s->q_len--;
 	struct sim_node *n = &s->nodes[m.to];
+	if (s->o.verbose > 1 && m.type != RAFT_MSG_HEARTBEAT && m.type != RAFT_MSG_HEARTBEAT_RESP)
+		fprintf(stderr, "  t=%llu %u->%u %s term %llu%s%s\n", (unsigned long long)s->now_ms, m.from, m.to,
+		        raft_msg_type_name(m.type), (unsigned long long)be64_get(m.buf + 11),
+		        m.buf[2] & RAFT_FLAG_REJECT ? " reject" : "", n->up ? "" : " (down)");
 	if (n->up && !s->failed) {
 		int rc = raft_step_bytes(n->r, m.buf, m.len);
 		if (rc == ERR_PROTOCOL)
@@ -317,7 +324,7 @@ static void sm_apply(struct sim *s, struct sim_node *n, const struct raft_entry 
 		         (unsigned long long)n->sm_index);
 		return;
 	}
-	uint64_t h = (n->sm_hash ^ entry_hash(e)) * 0x9e3779b97f4a7c15ull + e->index;
+	uint64_t h = (n->sm_hash ^ sim_entry_hash(e)) * 0x9e3779b97f4a7c15ull + e->index;
 	sim_grow(s, e->index);
 	if (s->sm_hash_at[e->index] == 0) {
 		s->sm_hash_at[e->index] = h;

@@ -64,6 +64,7 @@ struct sim_opts {
 	bool pre_vote, check_quorum;
 	unsigned compact_every;     /* take a snapshot after this many applied entries (0 = never) */
 	unsigned max_inflight;
+	unsigned max_msg_entries;
 	int verbose;
 };
 
@@ -128,6 +129,7 @@ void sim_dump(const struct sim *s, FILE *f);
 void sim_fail(struct sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 uint64_t sim_rand(struct sim *s);
+uint64_t sim_entry_hash(const struct raft_entry *e); /* type and data */
 void sim_grow(struct sim *s, uint64_t index); /* index arrays cover index */
 static inline uint64_t sim_rand_below(struct sim *s, uint64_t n) { return n ? sim_rand(s) % n : 0; }
 

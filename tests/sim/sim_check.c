@@ -7,20 +7,6 @@
 
 #include "sim.h"
 
-static uint64_t fnv(const void *p, size_t n, uint64_t h)
-{
-	const uint8_t *b = p;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 0x100000001b3ull;
-	return h;
-}
-
-static uint64_t ehash(const struct raft_entry *e)
-{
-	uint64_t h = fnv(&e->type, 1, 0xcbf29ce484222325ull);
-	return fnv(e->data, e->len, h);
-}
-
 static size_t ekey_slot(const struct sim *s, uint64_t index, uint64_t term)
 {
 	uint64_t h = (index * 0x9e3779b97f4a7c15ull) ^ (term * 0xc2b2ae3d27d4eb4full);
@@ -60,7 +46,7 @@ static void check_log_matching(struct sim *s, struct sim_node *n)
 		bool prev_known = i - 1 >= r->snap.index;
 		size_t k = ekey_slot(s, i, e->term);
 		struct sim_entry_key *key = &s->ekeys[k];
-		uint64_t h = ehash(e);
+		uint64_t h = sim_entry_hash(e);
 		if (!key->used) {
 			*key = (struct sim_entry_key){i, e->term, h, prev_known ? prev_term : UINT64_MAX, true};
 			s->ekey_count++;
@@ -95,7 +81,7 @@ static void check_committed(struct sim *s, struct sim_node *n)
 		const struct raft_entry *e = raft_entry_at(r, i);
 		if (!e)
 			break;
-		uint64_t h = ehash(e);
+		uint64_t h = sim_entry_hash(e);
 		sim_grow(s, i);
 		if (s->committed_term[i] == 0) {
 			s->committed_term[i] = e->term;
@@ -132,7 +118,7 @@ static void check_new_leader(struct sim *s, struct sim_node *n)
 		if (s->committed_term[i] == 0)
 			continue;
 		const struct raft_entry *e = raft_entry_at(r, i);
-		if (!e || e->term != s->committed_term[i] || ehash(e) != s->committed_hash[i]) {
+		if (!e || e->term != s->committed_term[i] || sim_entry_hash(e) != s->committed_hash[i]) {
 			sim_fail(s, "leader completeness: leader %u of term %llu lacks committed entry %llu", n->id,
 			         (unsigned long long)r->term, (unsigned long long)i);
 			return;

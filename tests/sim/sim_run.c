@@ -6,7 +6,7 @@
 
 #include "sim.h"
 
-#define CHAOS_MS 6000
+#define CHAOS_MS 20000
 #define LIVENESS_BOUND_MS 10000
 
 struct chaos {
@@ -115,8 +115,8 @@ static void chaos_event(struct sim *s, struct chaos *ch)
 			sim_process(s, leader);
 		}
 		break;
-	case 10: /* fsync failure: the node must stop */
-		s->crash_persist = random_node(s);
+	case 10: /* fsync failure: the node must stop; what it wrote since the last sync may or may not be there */
+		raft_mem_fail_sync(s->nodes[random_node(s)].st, true);
 		break;
 	default:
 		if (leader)
@@ -141,7 +141,7 @@ static void chaos_ms(struct sim *s, struct chaos *ch, uint64_t *payload)
 			sim_propose(s, leader, buf, len);
 		}
 	}
-	if (sim_rand_below(s, 150) == 0)
+	if (sim_rand_below(s, 100) == 0)
 		chaos_event(s, ch);
 	if (ch->flap_until > s->now_ms && sim_rand_below(s, 40) == 0) {
 		s->link[ch->flap_a][ch->flap_b] = !s->link[ch->flap_a][ch->flap_b];
@@ -162,8 +162,10 @@ static void liveness(struct sim *s, struct sim_result *res)
 	s->o.drop_pct = 0;
 	s->o.dup_pct = 0;
 	s->crash_persist = 0;
-	for (uint32_t id = 1; id <= s->node_count; id++)
+	for (uint32_t id = 1; id <= s->node_count; id++) {
+		raft_mem_fail_sync(s->nodes[id].st, false);
 		sim_restart(s, id);
+	}
 	uint64_t start = s->now_ms, probe_index = 0, probe_term = 0;
 	uint32_t probe_node = 0;
 	while (!s->failed && s->now_ms - start < LIVENESS_BOUND_MS) {
@@ -183,6 +185,10 @@ static void liveness(struct sim *s, struct sim_result *res)
 		}
 		if (n->sm_index >= probe_index && raft_term_at(n->r, probe_index) == probe_term) {
 			res->liveness_ms = s->now_ms - start;
+			if (s->o.verbose) {
+				fprintf(stderr, "sim: liveness reached after %llu ms\n", (unsigned long long)res->liveness_ms);
+				sim_dump(s, stderr);
+			}
 			return;
 		}
 	}

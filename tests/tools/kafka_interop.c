@@ -2,14 +2,21 @@
  *  1. batches built by us (lz4 and uncompressed, with headers and null keys) are produced with our Produce
  *     encoder and read back by a librdkafka consumer, record by record;
  *  2. lz4 batches built by librdkafka's producer are fetched with our Fetch encoder and parsed by our batch
- *     reader, record by record.
+ *     reader, record by record;
+ *  3. our client core (kafka/conn.h, libevent) negotiates with the mock, fills its metadata cache, pipelines
+ *     five lz4 Produce requests to the partition leader, and librdkafka reads the records back.
  * Exit status 0 only when every record matched.  Used by tests/integration/20-kafka-librdkafka.sh. */
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include <event2/event.h>
+
 #include "kafka/batch.h"
+#include "kafka/conn.h"
+#include "kafka/metadata.h"
 #include "kafka_tool_io.h"
+#include "port.h"
 
 #define N_LZ4 1000
 #define N_PLAIN 10
@@ -273,6 +280,123 @@ static int fetch_ours(int fd, const char *topic, int total)
 	return 0;
 }
 
+/* ---- 3: the client core ---------------------------------------------------------------------------------- */
+
+struct core {
+	struct event_base *base;
+	struct kafka_metadata_cache cache;
+	int ready, closed, answers, errors, metadata;
+	int64_t offsets[8];
+};
+
+static void core_event(struct kafka_conn *c, enum kafka_conn_event ev, int err, void *arg)
+{
+	(void)c;
+	struct core *x = arg;
+	if (ev == KAFKA_CONN_READY)
+		x->ready = 1;
+	else {
+		x->closed = 1;
+		if (err != ERR_CLOSED) /* ERR_CLOSED: our own kafka_conn_free */
+			fprintf(stderr, "kafka_interop: client connection closed: %s\n", err_name(err));
+	}
+}
+
+static void core_answer(struct kafka_conn *c, int err, int16_t api_key, int16_t ver, const union kafka_any_response *r,
+			void *arg)
+{
+	(void)c, (void)ver;
+	struct core *x = arg;
+	if (err) {
+		x->errors++;
+		return;
+	}
+	if (api_key == KAFKA_API_METADATA) {
+		x->metadata = kafka_metadata_update(&x->cache, &r->metadata, port_now_ns()) == 0;
+		return;
+	}
+	const struct kafka_produce_response_partition_produce_response *p =
+		&r->produce.responses.items[0].partition_responses.items[0];
+	x->offsets[x->answers++ % 8] = p->error_code ? -1 - p->error_code : p->base_offset;
+}
+
+static int core_run(struct core *x, const int *flag)
+{
+	uint64_t t0 = port_now_ns();
+	while (!*flag && !x->closed && port_now_ns() - t0 < 10000000000ull) {
+		struct timeval tv = { 0, 20000 };
+		event_base_loopexit(x->base, &tv);
+		event_base_dispatch(x->base);
+	}
+	return *flag ? 0 : 1;
+}
+
+static int client_core(const char *bootstrap)
+{
+	struct core x = { .base = event_base_new() };
+	kafka_metadata_init(&x.cache, 8, 8, 16);
+	char host[64];
+	snprintf(host, sizeof host, "%s", bootstrap);
+	char *colon = strrchr(host, ':');
+	*colon = 0;
+	struct kafka_conn_config cfg = { .client_id = "ferry-core", .inflight_max = 5 };
+	struct kafka_conn *c = kafka_conn_new(x.base, &cfg, core_event, &x);
+	if (kafka_conn_connect(c, host, (uint16_t)atoi(colon + 1)) || core_run(&x, &x.ready))
+		FAIL("client core: no ApiVersions negotiation");
+	struct kafka_metadata_request mreq;
+	kafka_msg_init(&kafka_msg_metadata_request, &mreq);
+	mreq.topics.count = -1;
+	if (kafka_conn_send(c, KAFKA_API_METADATA, &mreq, core_answer, &x) || core_run(&x, &x.metadata))
+		FAIL("client core: Metadata");
+	const struct kafka_broker_info *leader;
+	if (kafka_metadata_leader(&x.cache, "client", 6, 0, &leader))
+		FAIL("client core: no leader for client/0");
+	printf("client core: Produce v%d, Fetch v%d, Metadata v%d negotiated; leader of client/0 is %d at %s:%d\n",
+	       kafka_conn_version(c, KAFKA_API_PRODUCE), kafka_conn_version(c, KAFKA_API_FETCH),
+	       kafka_conn_version(c, KAFKA_API_METADATA), leader->node_id, leader->host, leader->port);
+	/* Five requests in flight at once, each one lz4 batch of 200 records (the batches live until answered). */
+	static uint8_t bufs[5][1 << 16];
+	struct kafka_produce_request_partition_produce_data pd[5];
+	struct kafka_produce_request_topic_produce_data td[5];
+	struct kafka_produce_request req[5];
+	for (int k = 0; k < 5; k++) {
+		struct kafka_batch_builder bb;
+		kafka_batch_builder_init(&bb, KAFKA_COMPRESSION_LZ4, bufs[k], sizeof bufs[k], scratch, sizeof scratch);
+		for (int i = k * 200; i < (k + 1) * 200; i++) {
+			char key[32], val[64];
+			int kl, vl;
+			want_kv(i, key, &kl, val, &vl);
+			bool nokey = i % 17 == 4;
+			kafka_batch_append(&bb, 1700000000000 + i, nokey ? NULL : key, nokey ? -1 : kl, val, vl, hdrs,
+					   (size_t)(i % 3));
+		}
+		int n = kafka_batch_finish(&bb);
+		pd[k] = (struct kafka_produce_request_partition_produce_data){ 0, { bufs[k], n } };
+		td[k] = (struct kafka_produce_request_topic_produce_data){ { "client", 6 }, { &pd[k], 1 } };
+		kafka_msg_init(&kafka_msg_produce_request, &req[k]);
+		req[k].acks = -1;
+		req[k].timeout_ms = 5000;
+		req[k].topic_data.items = &td[k];
+		req[k].topic_data.count = 1;
+		if (kafka_conn_send(c, KAFKA_API_PRODUCE, &req[k], core_answer, &x))
+			FAIL("client core: send %d", k);
+	}
+	if (kafka_conn_inflight(c) != 5)
+		FAIL("client core: %u in flight, wanted 5", kafka_conn_inflight(c));
+	int five = 0;
+	while (!five && !x.closed) {
+		core_run(&x, &five);
+		five = x.answers == 5;
+	}
+	for (int k = 0; k < 5; k++)
+		if (x.offsets[k] != k * 200)
+			FAIL("client core: batch %d at offset %" PRId64, k, x.offsets[k]);
+	kafka_conn_free(c);
+	kafka_metadata_deinit(&x.cache);
+	event_base_free(x.base);
+	return consume_with_librdkafka(bootstrap, "client", 1000);
+}
+
 int main(void)
 {
 	char err[256];
@@ -284,6 +408,7 @@ int main(void)
 		FAIL("mock cluster");
 	rd_kafka_mock_topic_create(mc, "ours", 1, 1);
 	rd_kafka_mock_topic_create(mc, "theirs", 1, 1);
+	rd_kafka_mock_topic_create(mc, "client", 1, 1);
 	const char *bootstrap = rd_kafka_mock_cluster_bootstraps(mc);
 	int fd = tool_connect(bootstrap);
 	if (fd < 0)
@@ -291,7 +416,8 @@ int main(void)
 	int rc = negotiate(fd) || produce_ours(fd, "ours", KAFKA_COMPRESSION_LZ4, 0, N_LZ4) ||
 		 produce_ours(fd, "ours", KAFKA_COMPRESSION_NONE, N_LZ4, N_PLAIN) ||
 		 consume_with_librdkafka(bootstrap, "ours", N_LZ4 + N_PLAIN) ||
-		 produce_with_librdkafka(bootstrap, "theirs", N_LZ4) || fetch_ours(fd, "theirs", N_LZ4);
+		 produce_with_librdkafka(bootstrap, "theirs", N_LZ4) || fetch_ours(fd, "theirs", N_LZ4) ||
+		 client_core(bootstrap);
 	close(fd);
 	rd_kafka_mock_cluster_destroy(mc);
 	rd_kafka_destroy(rk);

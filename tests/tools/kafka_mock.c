@@ -1,6 +1,7 @@
 /* A real Kafka-protocol peer for tests: librdkafka's mock cluster (rd_kafka_mock_cluster_new).
  *   kafka_mock [-b brokers] [topic[:partitions]]...
- * Prints the bootstrap address ("127.0.0.1:PORT") on one line, then serves until stdin closes or SIGTERM. */
+ * Prints the bootstrap address ("127.0.0.1:PORT") on one line, then serves until SIGTERM/SIGINT, or for at
+ * most 600 s so a forgotten one cannot linger. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,9 +49,8 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
-	char c;
-	while (!stop && read(0, &c, 1) > 0)
-		;
+	for (int t = 0; !stop && t < 6000; t++)
+		usleep(100000);
 	rd_kafka_mock_cluster_destroy(mc);
 	rd_kafka_destroy(rk);
 	return 0;

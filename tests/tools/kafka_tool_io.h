@@ -14,9 +14,10 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "base/rw.h"
 #include "kafka/proto.h"
 
-static int tool_connect(const char *hostport)
+static inline int tool_connect(const char *hostport)
 {
 	char host[64];
 	snprintf(host, sizeof host, "%s", hostport);
@@ -39,7 +40,7 @@ static int tool_connect(const char *hostport)
 	return fd;
 }
 
-static int tool_write_all(int fd, const uint8_t *p, size_t n)
+static inline int tool_write_all(int fd, const uint8_t *p, size_t n)
 {
 	while (n) {
 		ssize_t w = write(fd, p, n);
@@ -53,7 +54,7 @@ static int tool_write_all(int fd, const uint8_t *p, size_t n)
 	return 0;
 }
 
-static int tool_read_all(int fd, uint8_t *p, size_t n)
+static inline int tool_read_all(int fd, uint8_t *p, size_t n)
 {
 	while (n) {
 		ssize_t r = read(fd, p, n);
@@ -68,7 +69,7 @@ static int tool_read_all(int fd, uint8_t *p, size_t n)
 }
 
 /* Read one frame (prefix included) into buf; returns its total length or -1. */
-static long tool_read_frame(int fd, uint8_t *buf, size_t cap)
+static inline long tool_read_frame(int fd, uint8_t *buf, size_t cap)
 {
 	if (tool_read_all(fd, buf, 4) < 0)
 		return -1;
@@ -79,7 +80,7 @@ static long tool_read_frame(int fd, uint8_t *buf, size_t cap)
 }
 
 /* One request, one response, decoded into resp (arena-backed).  Returns 0 or a negative error. */
-static int tool_rpc(int fd, const struct kafka_request_header *h, const void *req, uint8_t *buf, size_t cap,
+static inline int tool_rpc(int fd, const struct kafka_request_header *h, const void *req, uint8_t *buf, size_t cap,
 		    union kafka_any_response *resp, struct kafka_arena *a)
 {
 	int n = kafka_request_encode(h, req, buf, cap);

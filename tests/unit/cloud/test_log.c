@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "base/err.h"
+#include "kafka/batch.h"
 #include "log_fixture.h"
 
 static void test_append_read(void **state)
@@ -213,13 +214,14 @@ static void test_offset_for_time(void **state)
 	struct test_batch b = test_batch_default();
 	b.records = 5;
 	b.ts_step = 10;
+	struct log_time_lookup tl;
+	assert_int_equal(log_max_timestamp(f->log, &tl), ERR_NOT_FOUND);
 	/* batch i holds offsets 5i..5i+4 with timestamps 100000 + 100i + 10k */
 	for (int i = 0; i < 200; i++) {
 		b.base_ts = 100000 + 100 * i;
 		assert_int_equal(fx_append(f, &b, &info), 0);
 	}
 	assert_true(log_segment_count(f->log) > 3);
-	struct log_time_lookup tl;
 	for (int i = 0; i < 200; i += 3) {
 		for (int k = 0; k < 5; k++) {
 			assert_int_equal(log_offset_for_time(f->log, 100000 + 100 * i + 10 * k, &tl), 0);
@@ -233,6 +235,22 @@ static void test_offset_for_time(void **state)
 	assert_int_equal(log_offset_for_time(f->log, 0, &tl), 0);
 	assert_int_equal(tl.offset, 0);
 	assert_int_equal(log_offset_for_time(f->log, 100000 + 100 * 199 + 41, &tl), ERR_NOT_FOUND);
+	assert_int_equal(log_max_timestamp(f->log, &tl), 0);
+	assert_int_equal(tl.offset, 5 * 199 + 4);
+	assert_int_equal(tl.timestamp, 100000 + 100 * 199 + 40);
+	/* an LZ4 batch (as the agent ships them) is decompressed to find the exact record */
+	uint8_t scratch[4096];
+	struct kafka_batch_builder bb;
+	kafka_batch_builder_init(&bb, KAFKA_COMPRESSION_LZ4, f->buf, sizeof f->buf, scratch, sizeof scratch);
+	for (int k = 0; k < 6; k++)
+		assert_int_equal(kafka_batch_append(&bb, 900000 + 10 * k, NULL, -1, "value value value", 17, NULL, 0), 0);
+	int blen = kafka_batch_finish(&bb);
+	assert_true(blen > 0);
+	assert_int_equal(log_append(f->log, f->buf, (size_t)blen, 1, LOG_APPEND_LEADER, &info), 0);
+	assert_int_equal(info.base_offset, 1000);
+	assert_int_equal(log_offset_for_time(f->log, 900000 + 25, &tl), 0);
+	assert_int_equal(tl.offset, 1003);
+	assert_int_equal(tl.timestamp, 900000 + 30);
 	/* non-monotonic timestamps: the first batch in offset order whose max >= target */
 	b.base_ts = 50;
 	assert_int_equal(fx_append(f, &b, &info), 0);
@@ -329,6 +347,11 @@ static void test_idempotent_append(void **state)
 	assert_int_equal(info.producer.verdict, PRODUCER_FENCED);
 	assert_int_equal(log_end_offset(f->log), 14);
 	assert_int_equal(test_log_verify(f->log), 5);
+	struct log_stats st;
+	log_get_stats(f->log, &st);
+	assert_int_equal(st.append_count, 5);
+	assert_int_equal(st.duplicate_count, 1);
+	assert_int_equal(st.refused_count, 2);
 	/* truncation rebuilds producer state: the epoch-1 batch is gone, so epoch 0 continues */
 	assert_int_equal(log_truncate(f->log, 10), 0);
 	b.producer_epoch = 0;
@@ -374,11 +397,119 @@ static void test_bad_batches(void **state)
 	assert_int_equal(log_append(f->log, f->buf, 20, 0, LOG_APPEND_LEADER, &info), ERR_MALFORMED);
 	f->buf[BATCH_OFF_MAGIC] = 1;
 	assert_int_equal(log_append(f->log, f->buf, len, 0, LOG_APPEND_LEADER, &info), ERR_UNSUPPORTED);
+	/* a header whose offset span does not match its record count */
+	b.records = 3;
+	len = test_batch_make(f->buf, sizeof f->buf, &b);
+	be32_put(f->buf + BATCH_OFF_LAST_OFFSET_DELTA, 1000);
+	be32_put(f->buf + BATCH_OFF_CRC, batch_crc_compute(f->buf, len));
+	assert_int_equal(log_append(f->log, f->buf, len, 0, LOG_APPEND_LEADER, &info), ERR_MALFORMED);
+	b.records = 1;
 	b.value_len = 3000; /* over batch_bytes_max (2048) */
 	len = test_batch_make(f->buf, sizeof f->buf, &b);
 	assert_int_equal(log_append(f->log, f->buf, len, 0, LOG_APPEND_LEADER, &info), ERR_TOO_LARGE);
 	assert_int_equal(log_end_offset(f->log), 0);
 	assert_int_equal(test_log_verify(f->log), 0);
+}
+
+static void append_epoch(struct fx *f, int32_t epoch, int n)
+{
+	struct log_append_info info;
+	struct test_batch b = test_batch_default();
+	b.records = 2;
+	for (int i = 0; i < n; i++) {
+		size_t len = test_batch_make(f->buf, sizeof f->buf, &b);
+		assert_int_equal(log_append(f->log, f->buf, len, epoch, LOG_APPEND_LEADER, &info), 0);
+	}
+}
+
+static void expect_epoch_end(struct fx *f, int32_t req, int32_t want_epoch, int64_t want_end)
+{
+	int32_t e;
+	int64_t o;
+	log_epoch_end_offset(f->log, req, &e, &o);
+	assert_int_equal(e, want_epoch);
+	assert_int_equal(o, want_end);
+}
+
+static void test_leader_epochs(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(fx_open(f), 0);
+	assert_int_equal(log_latest_epoch(f->log), -1);
+	append_epoch(f, 1, 50); /* offsets 0..99 */
+	append_epoch(f, 2, 50); /* 100..199 */
+	append_epoch(f, 5, 50); /* 200..299 */
+	assert_int_equal(log_latest_epoch(f->log), 5);
+	expect_epoch_end(f, 1, 1, 100);
+	expect_epoch_end(f, 2, 2, 200);
+	expect_epoch_end(f, 3, 2, 200);
+	expect_epoch_end(f, 5, 5, 300);
+	expect_epoch_end(f, 6, -1, -1);
+	/* a follower appending the leader's batches keeps their epochs */
+	struct log_append_info info;
+	struct test_batch b = test_batch_default();
+	b.base_offset = 300;
+	size_t len = test_batch_make(f->buf, sizeof f->buf, &b);
+	be32_put(f->buf + BATCH_OFF_LEADER_EPOCH, 7);
+	assert_int_equal(log_append(f->log, f->buf, len, 0, LOG_APPEND_REPLICA, &info), 0);
+	expect_epoch_end(f, 5, 5, 300);
+	expect_epoch_end(f, 7, 7, 301);
+	/* truncation forgets epochs that began at or after the new end */
+	assert_int_equal(log_truncate(f->log, 150), 0);
+	assert_int_equal(log_latest_epoch(f->log), 2);
+	expect_epoch_end(f, 2, 2, 150);
+	expect_epoch_end(f, 5, -1, -1);
+	/* the start moving past an epoch drops it */
+	assert_int_equal(log_advance_start(f->log, 120), 0);
+	expect_epoch_end(f, 1, 1, 120);
+	expect_epoch_end(f, 2, 2, 150);
+	if (f->backend == FX_FILE) {
+		assert_int_equal(log_close(f->log), 0);
+		f->log = NULL;
+		assert_int_equal(fx_open(f), 0);
+		expect_epoch_end(f, 1, 1, 120);
+		expect_epoch_end(f, 2, 2, 150);
+		unlink(test_path(f->dir, "leader-epoch-checkpoint")); /* rebuilt from the batches */
+		assert_int_equal(log_close(f->log), 0);
+		f->log = NULL;
+		unlink(test_path(f->dir, "leader-epoch-checkpoint"));
+		assert_int_equal(fx_open(f), 0);
+		expect_epoch_end(f, 2, 2, 150);
+		expect_epoch_end(f, 1, 1, 120);
+		assert_true(test_file_exists(test_path(f->dir, "leader-epoch-checkpoint")));
+	}
+}
+
+static void test_reset_and_jump(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(fx_open(f), 0);
+	assert_int_equal(fx_append_n(f, 100, 1), 100);
+	assert_int_equal(log_reset(f->log, 5000000000LL), 0);
+	assert_int_equal(log_start_offset(f->log), 5000000000LL);
+	assert_int_equal(log_end_offset(f->log), 5000000000LL);
+	assert_int_equal(log_segment_count(f->log), 1);
+	assert_int_equal(log_latest_epoch(f->log), -1);
+	struct log_read rd;
+	assert_int_equal(log_read(f->log, 99, 100, INT64_MAX, &rd), ERR_RANGE);
+	assert_int_equal(fx_append_n(f, 3, 1), 5000000003LL);
+	assert_int_equal(test_log_verify(f->log), 3);
+	/* a replica batch more than 2^31 offsets past the segment base starts a new segment */
+	struct log_append_info info;
+	struct test_batch b = test_batch_default();
+	b.base_offset = 5000000003LL + 3000000000LL;
+	size_t len = test_batch_make(f->buf, sizeof f->buf, &b);
+	assert_int_equal(log_append(f->log, f->buf, len, 0, LOG_APPEND_REPLICA, &info), 0);
+	assert_int_equal(log_segment_count(f->log), 2);
+	assert_int_equal(test_log_verify(f->log), 4);
+	if (f->backend == FX_FILE) {
+		assert_int_equal(log_close(f->log), 0);
+		f->log = NULL;
+		assert_int_equal(fx_open(f), 0);
+		assert_int_equal(log_start_offset(f->log), 5000000000LL);
+		assert_int_equal(log_end_offset(f->log), 8000000004LL);
+		assert_int_equal(test_log_verify(f->log), 4);
+	}
 }
 
 static void test_config_bounds(void **state)
@@ -413,7 +544,8 @@ int main(void)
 		BOTH(test_roll_by_age),     BOTH(test_retention_size),   BOTH(test_retention_time),
 		BOTH(test_read_survives_retention), BOTH(test_offset_for_time), BOTH(test_truncate),
 		BOTH(test_advance_start),   BOTH(test_idempotent_append), BOTH(test_replica_append),
-		BOTH(test_bad_batches),     cmocka_unit_test(test_config_bounds),
+		BOTH(test_bad_batches),     BOTH(test_leader_epochs),
+		BOTH(test_reset_and_jump),  cmocka_unit_test(test_config_bounds),
 	};
 	return cmocka_run_group_tests_name("cloud/log", tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Packaging under ports/: the init scripts parse with sh, dash and BusyBox sh; the systemd unit passes
-# `systemd-analyze verify` without a warning and scores "OK" or better in `systemd-analyze security`; and the
+# `systemd-analyze verify` without a warning and scores "OK" or better in `systemd-analyze security`; the
+# OpenWrt script's start_service makes the expected procd calls (rc.common's helpers stubbed); and the
 # sysvinit script really starts, reports, restarts and stops a daemon under BusyBox sh with BusyBox's
 # start-stop-daemon (a stand-in daemon named ferry-agent that waits for SIGTERM, since the agent's broker may
 # not run yet).  Parts whose tool is missing are skipped with a line saying so.
@@ -11,7 +12,7 @@ sysv="$root/ports/sysvinit/ferry-agent"
 procd="$root/ports/openwrt/ferry-agent/files/ferry-agent.init"
 unit="$root/ports/systemd/ferry-agent.service"
 fails=0
-fail() { echo "FAIL 91-packaging: $*"; fails=$((fails + 1)); }
+fail() { echo "FAIL 89-packaging: $*"; fails=$((fails + 1)); }
 tmp=$(mktemp -d)
 cleanup() {
   for p in "$tmp"/run/*.pid; do [ -f "$p" ] && kill -KILL "$(cat "$p")" 2>/dev/null; done
@@ -43,7 +44,43 @@ else
   echo "skip: systemd-analyze not installed"
 fi
 
-# 3. sysvinit script lifecycle under BusyBox.
+# 3. OpenWrt procd script under BusyBox sh: start_service's procd calls, with rc.common's helpers stubbed.
+if command -v busybox >/dev/null; then
+  rec="$tmp/procd.calls"
+  cat >"$tmp/procd-stubs.sh" <<STUBS
+procd_open_instance() { echo "open" >>"$rec"; }
+procd_close_instance() { echo "close" >>"$rec"; }
+procd_set_param() { echo "param \$*" >>"$rec"; }
+procd_add_jail() { echo "jail \$*" >>"$rec"; }
+procd_add_jail_mount() { echo "jail_mount \$*" >>"$rec"; }
+procd_add_jail_mount_rw() { echo "jail_mount_rw \$*" >>"$rec"; }
+chown() { echo "chown \$*" >>"$rec"; }
+logger() { echo "logger \$*" >>"$rec"; }
+STUBS
+  procd_case() { # procd_case DATA_DIR: runs start_service with data_dir DATA_DIR
+    : >"$rec"
+    printf '# test\ndata_dir "%s"\n[mqtt]\nport 1883\n' "$1" >"$tmp/openwrt.conf"
+    FERRY_CONF="$tmp/openwrt.conf" FERRY_BIN=/usr/bin/ferry-agent busybox sh -c \
+      ". '$tmp/procd-stubs.sh'; . '$procd'; start_service" || fail "procd start_service failed: $(cat "$rec")"
+  }
+  procd_case "$tmp/owrt-data"
+  [ -d "$tmp/owrt-data" ] || fail "procd: data_dir not created"
+  for want in "open" "param command /usr/bin/ferry-agent -c $tmp/openwrt.conf" "param user ferry" \
+    "param respawn 3600 5 5" "param file $tmp/openwrt.conf" "param term_timeout 30" "close" \
+    "chown ferry:ferry $tmp/owrt-data"; do
+    grep -qxF "$want" "$rec" || fail "procd: no '$want' in: $(tr '\n' ';' <"$rec")"
+  done
+  grep -q "^logger" "$rec" && fail "procd: unexpected warning: $(grep '^logger' "$rec")"
+  if [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ]; then
+    shm=$(mktemp -d /dev/shm/ferry-packaging-XXXXXX)
+    procd_case "$shm/data"
+    rm -rf "$shm"
+    grep -q "^logger -t ferry-agent warning: data_dir $shm/data is in RAM" "$rec" ||
+      fail "procd: no tmpfs warning: $(tr '\n' ';' <"$rec")"
+  fi
+fi
+
+# 4. sysvinit script lifecycle under BusyBox.
 if ! command -v busybox >/dev/null; then
   echo "skip: busybox not installed (sysvinit lifecycle)"
   exit $((fails > 0))
@@ -109,5 +146,5 @@ expect 1 start
 grep -q "exited at start-up" "$tmp/out" || fail "bad start: $(cat "$tmp/out")"
 grep -q "bad config" "$tmp/agent.log" || fail "agent's stderr did not reach FERRY_LOG"
 expect 3 status
-[ $fails -eq 0 ] && echo "ok 91-packaging"
+[ $fails -eq 0 ] && echo "ok 89-packaging"
 exit $((fails > 0))

@@ -1,0 +1,105 @@
+/* The local topic store: <data_dir>/topics.meta, a small text file replaced atomically (write temp, fsync,
+ * rename, fsync the directory) on every change.  One line per topic: "<uuid hex> <partitions> <internal>
+ * <name>".  Raft metadata replaces this through struct topic_store. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/dbuf.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "cloud/partition/partition.h"
+#include "port.h"
+
+#define STORE_MAGIC "ferry-topics 1"
+#define STORE_FILE_MAX (64u << 20)
+
+struct file_store {
+	char path[1100];
+};
+
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static int parse_line(char *line, struct topic_record *r)
+{
+	char id[40], name[TOPIC_NAME_MAX + 2];
+	unsigned parts, internal;
+	if (sscanf(line, "%32s %u %u %250s", id, &parts, &internal, name) != 4 || strlen(id) != 32 ||
+	    strlen(name) > TOPIC_NAME_MAX || internal > 1)
+		return ERR_CORRUPT;
+	memset(r, 0, sizeof *r);
+	for (int i = 0; i < 16; i++) {
+		int hi = hexval(id[2 * i]), lo = hexval(id[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return ERR_CORRUPT;
+		r->id[i] = (uint8_t)(hi << 4 | lo);
+	}
+	strcpy(r->name, name);
+	r->partition_count = parts;
+	r->internal = internal;
+	return 0;
+}
+
+static int file_load(void *ctx, int (*each)(void *arg, const struct topic_record *t), void *arg)
+{
+	struct file_store *s = ctx;
+	FILE *f = fopen(s->path, "r");
+	if (!f)
+		return 0; /* a new node */
+	char line[512];
+	int rc = 0, n = 0;
+	while (!rc && fgets(line, sizeof line, f)) {
+		n++;
+		line[strcspn(line, "\n")] = 0;
+		if (n == 1) {
+			if (strcmp(line, STORE_MAGIC))
+				rc = ERR_CORRUPT;
+			continue;
+		}
+		struct topic_record r;
+		if ((rc = parse_line(line, &r)))
+			break;
+		rc = each(arg, &r);
+	}
+	if (rc == ERR_CORRUPT)
+		log_error("%s:%d: unreadable topic record", s->path, n);
+	fclose(f);
+	return rc;
+}
+
+static int file_save(void *ctx, const struct topic_record *t, size_t count)
+{
+	struct file_store *s = ctx;
+	struct dbuf b;
+	dbuf_init(&b, STORE_FILE_MAX);
+	int rc = dbuf_printf(&b, "%s\n", STORE_MAGIC);
+	for (size_t i = 0; !rc && i < count; i++) {
+		for (int k = 0; !rc && k < 16; k++)
+			rc = dbuf_printf(&b, "%02x", t[i].id[k]);
+		if (!rc)
+			rc = dbuf_printf(&b, " %u %u %s\n", t[i].partition_count, t[i].internal ? 1u : 0u, t[i].name);
+	}
+	if (!rc && (rc = port_write_file_atomic(s->path, b.p, b.len)))
+		log_error("write %s: %s", s->path, err_str(rc));
+	dbuf_deinit(&b);
+	return rc;
+}
+
+int topic_store_file_init(struct topic_store *st, const char *dir)
+{
+	struct file_store *s = calloc(1, sizeof *s);
+	if (!s)
+		return ERR_NOMEM;
+	snprintf(s->path, sizeof s->path, "%s/topics.meta", dir);
+	*st = (struct topic_store){s, file_load, file_save};
+	return 0;
+}
+
+void topic_store_file_deinit(struct topic_store *st)
+{
+	free(st->ctx);
+	st->ctx = NULL;
+}
