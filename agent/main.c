@@ -1,6 +1,6 @@
-/* ferry-agent: the edge daemon.  Parses options, loads the config, opens the store, serves the admin HTTP
- * endpoint and the listeners.  Until the MQTT broker engine is bound to it, listeners accept a connection,
- * log it and close it.  Process-wide things (signals, the event base) live here and nowhere else. */
+/* ferry-agent: the edge daemon.  Parses options, loads the config, opens the store, binds the MQTT broker
+ * (agent/broker) to it and serves the admin HTTP endpoint.  Process-wide things (signals, the event base)
+ * live here and nowhere else. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
