@@ -2,6 +2,7 @@
  * and the ready/advance cycle.  Must never do I/O or read a clock: time is raft_tick(), randomness is the
  * caller's seed, durability is the caller's job between raft_ready() and raft_advance(). */
 #include <assert.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -171,7 +172,8 @@ void raft_tick(struct raft *r)
 		leader_tick(r);
 		return;
 	}
-	r->election_elapsed++;
+	if (r->election_elapsed < UINT_MAX)
+		r->election_elapsed++; /* a learner may wait for years */
 	if (r->election_elapsed >= r->election_timeout && is_voter(r, r->cfg.id))
 		campaign(r, r->cfg.pre_vote, false);
 }
