@@ -298,7 +298,7 @@ int raft_step(struct raft *r, const struct raft_msg *m)
 		r->leader = m->from;
 		r->election_elapsed = 0;
 		if (m->type == RAFT_MSG_APPEND)
-			follower_append(r, m);
+			return follower_append(r, m);
 		else if (m->type == RAFT_MSG_HEARTBEAT)
 			follower_heartbeat(r, m);
 		else

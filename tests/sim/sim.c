@@ -329,7 +329,7 @@ static void deliver_at(struct sim *s, size_t qi)
 	if (n->up && !s->failed) {
 		int rc = raft_step_bytes(n->r, m.buf, m.len);
 		if (rc == ERR_PROTOCOL)
-			sim_fail(s, "node %u: two leaders in term %llu (message from %u)", m.to,
+			sim_fail(s, "node %u: protocol violation in term %llu (message from %u)", m.to,
 			         (unsigned long long)n->r->term, m.from);
 		else if (rc)
 			sim_fail(s, "node %u: step %s from %u: %s", m.to, raft_msg_type_name(m.type), m.from,
