@@ -18,6 +18,7 @@ void raft_config_default(struct raft_config *c)
 		.max_msg_entries = 32,
 		.max_msg_bytes = 1u << 20,
 		.snap_chunk_bytes = 64u << 10,
+		.max_uncommitted = 8192,
 		.pre_vote = true,
 		.check_quorum = true,
 	};
@@ -331,7 +332,8 @@ int raft_new(const struct raft_config *cfg, const struct raft_boot *boot, struct
 	    cfg->heartbeat_ticks >= cfg->election_ticks || cfg->max_inflight == 0 ||
 	    cfg->max_inflight > RAFT_INFLIGHT_MAX || cfg->max_msg_entries == 0 ||
 	    cfg->max_msg_entries > RAFT_MSG_ENTRIES_MAX || cfg->snap_chunk_bytes == 0 ||
-	    cfg->snap_chunk_bytes > RAFT_SNAP_CHUNK_MAX || !raft_conf_valid(&boot->snap.conf) ||
+	    cfg->snap_chunk_bytes > RAFT_SNAP_CHUNK_MAX || cfg->max_uncommitted == 0 ||
+	    cfg->max_uncommitted > RAFT_LOG_ENTRIES_MAX || !raft_conf_valid(&boot->snap.conf) ||
 	    boot->snap_len > RAFT_SNAP_DATA_MAX)
 		return ERR_INVAL;
 	struct raft *r = calloc(1, sizeof *r);

@@ -362,6 +362,8 @@ int raft_propose(struct raft *r, const void *data, size_t len, uint64_t *index)
 		return ERR_RAFT_TRANSFERRING;
 	if (len > RAFT_ENTRY_DATA_MAX)
 		return ERR_TOO_LARGE;
+	if (raft_last_index(r) - r->commit >= r->cfg.max_uncommitted)
+		return ERR_FULL;
 	int rc = log_append(r, r->term, RAFT_ENTRY_NORMAL, data, len);
 	if (rc)
 		return rc;
