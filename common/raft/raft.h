@@ -175,7 +175,9 @@ int raft_new(const struct raft_config *cfg, const struct raft_boot *boot, struct
 void raft_free(struct raft *r);
 
 void raft_tick(struct raft *r);
-/* Feed a decoded message (views into the caller's bytes are copied as needed). */
+/* Feed a decoded message (what the node keeps is copied; m may be freed after).  ERR_INVAL when it is not
+ * addressed to this node; ERR_PROTOCOL when a peer breaks the protocol (a second leader in our term, an
+ * append contradicting a committed entry): the message is refused, the caller should log the peer. */
 int raft_step(struct raft *r, const struct raft_msg *m);
 /* Decode and step: ERR_MALFORMED etc. for bad bytes (the message is dropped, the node unchanged). */
 int raft_step_bytes(struct raft *r, const uint8_t *buf, size_t len);
