@@ -422,7 +422,8 @@ void raft_ready(struct raft *r, struct raft_ready *rd)
 		rd->entry_count = (size_t)(last - r->log.stable);
 	}
 	rd->hs = (struct raft_hard_state){r->term, r->vote, r->commit};
-	rd->hs_changed = memcmp(&rd->hs, &r->hs_saved, sizeof rd->hs) != 0;
+	rd->hs_changed = rd->hs.term != r->hs_saved.term || rd->hs.vote != r->hs_saved.vote ||
+	                 rd->hs.commit != r->hs_saved.commit; /* fields, not memcmp: the struct has padding */
 	for (unsigned i = 0; i < r->out_count; i++)
 		r->out[i].buf = r->outbuf.p + r->out_off[i];
 	rd->msgs = r->out;

@@ -146,6 +146,19 @@ static void remove_dir(const char *dir)
 	rmdir(dir);
 }
 
+static bool conf_equal(const struct raft_conf *a, const struct raft_conf *b)
+{
+	if (a->voter_count != b->voter_count || a->learner_count != b->learner_count)
+		return false;
+	for (unsigned i = 0; i < a->voter_count; i++)
+		if (a->voters[i] != b->voters[i])
+			return false;
+	for (unsigned i = 0; i < a->learner_count; i++)
+		if (a->learners[i] != b->learners[i])
+			return false;
+	return true;
+}
+
 /* After a restart: the file storage, reopened, must hold exactly what the memory storage holds. */
 static void shadow_compare(struct sim *s, struct sim_node *n, const struct raft_boot *mem)
 {
@@ -168,10 +181,10 @@ static void shadow_compare(struct sim *s, struct sim_node *n, const struct raft_
 	}
 	n->shadow = f;
 	const char *diff = NULL;
-	if (memcmp(&b.hs, &mem->hs, sizeof b.hs))
+	if (b.hs.term != mem->hs.term || b.hs.vote != mem->hs.vote || b.hs.commit != mem->hs.commit)
 		diff = "hard state";
 	else if (b.snap.index != mem->snap.index || b.snap.term != mem->snap.term ||
-	         memcmp(&b.snap.conf, &mem->snap.conf, sizeof b.snap.conf))
+	         !conf_equal(&b.snap.conf, &mem->snap.conf))
 		diff = "snapshot meta";
 	else if (b.snap_len != mem->snap_len || (b.snap_len && memcmp(b.snap_data, mem->snap_data, b.snap_len)))
 		diff = "snapshot data";
