@@ -55,11 +55,20 @@ struct ab_pending {
 	uint8_t bytes[];
 };
 
+struct ab_listener;
+/* One listener counter exported to /metrics: which listener, which field of struct net_listener_stats. */
+struct ab_listener_metric {
+	struct ab_listener *owner;
+	size_t offset;
+};
+
+#define AB_LISTENER_METRICS 4
 struct ab_listener {
 	struct agent_broker *ab;
 	struct net_listener *l;
 	uint8_t kind;
 	uint16_t port;
+	struct ab_listener_metric metrics[AB_LISTENER_METRICS];
 };
 
 #define AB_STAT_READERS_MAX 24
