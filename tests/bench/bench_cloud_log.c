@@ -117,6 +117,65 @@ static bool pipeline_step(struct log_commit *c, struct syncer *sy, bool inflight
 	return inflight;
 }
 
+/* Ack latency: when a parked acks=all response could be sent (the batch is below the flushed offset). */
+struct acks {
+	int64_t *last;     /* per pending batch: its last offset */
+	uint64_t *t_ns;    /* and when it was appended */
+	size_t *head, *tail; /* per partition, into a slice of cap entries */
+	size_t cap;
+	uint64_t *lat_ns;
+	size_t lat_count;
+};
+
+static void acks_init(struct acks *a, int partitions, size_t batches)
+{
+	a->cap = batches / (size_t)partitions + 2;
+	a->last = calloc(a->cap * (size_t)partitions, sizeof *a->last);
+	a->t_ns = calloc(a->cap * (size_t)partitions, sizeof *a->t_ns);
+	a->head = calloc((size_t)partitions, sizeof *a->head);
+	a->tail = calloc((size_t)partitions, sizeof *a->tail);
+	a->lat_ns = calloc(batches + 1, sizeof *a->lat_ns);
+	a->lat_count = 0;
+}
+
+static void acks_park(struct acks *a, int p, int64_t last, uint64_t now)
+{
+	size_t i = (size_t)p * a->cap + a->tail[p]++;
+	a->last[i] = last;
+	a->t_ns[i] = now;
+}
+
+static void acks_release(struct acks *a, struct log **logs, int partitions)
+{
+	uint64_t now = port_now_ns();
+	for (int p = 0; p < partitions; p++) {
+		int64_t flushed = log_flushed_offset(logs[p]);
+		while (a->head[p] < a->tail[p] && a->last[(size_t)p * a->cap + a->head[p]] < flushed)
+			a->lat_ns[a->lat_count++] = now - a->t_ns[(size_t)p * a->cap + a->head[p]++];
+	}
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+	return a < b ? -1 : a > b;
+}
+
+static void acks_print(struct acks *a)
+{
+	if (a->lat_count) {
+		qsort(a->lat_ns, a->lat_count, sizeof *a->lat_ns, cmp_u64);
+		printf("%-21s  ack latency p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", "",
+		       a->lat_ns[a->lat_count / 2] / 1e6, a->lat_ns[a->lat_count * 99 / 100] / 1e6,
+		       a->lat_ns[a->lat_count - 1] / 1e6);
+	}
+	free(a->last);
+	free(a->t_ns);
+	free(a->head);
+	free(a->tail);
+	free(a->lat_ns);
+}
+
 static void append_run(const char *dir, const struct run *r, struct log **keep)
 {
 	struct log *logs[16];
@@ -142,12 +201,17 @@ static void append_run(const char *dir, const struct run *r, struct log **keep)
 	struct log_commit_job job = {0};
 	struct syncer sy = {.job = &job};
 	bool inflight = false;
+	struct acks acks;
+	acks_init(&acks, r->partitions, r->total / len + 1);
 	uint64_t t0 = port_now_ns();
 	while (bytes < r->total) {
-		struct log *log = logs[count % (uint64_t)r->partitions];
+		int p = (int)(count % (uint64_t)r->partitions);
+		struct log *log = logs[p];
 		struct log_append_info info;
 		if (log_append(log, batch, len, 1, LOG_APPEND_LEADER, &info))
 			abort();
+		if (r->group)
+			acks_park(&acks, p, info.last_offset, port_now_ns());
 		log_commit_add(&c, log);
 		count++;
 		bytes += len;
@@ -155,16 +219,20 @@ static void append_run(const char *dir, const struct run *r, struct log **keep)
 			abort();
 		if (r->group < 0) /* the event loop's view: start a round when none runs, publish when done */
 			inflight = pipeline_step(&c, &sy, inflight, false);
+		if (r->group)
+			acks_release(&acks, logs, r->partitions);
 	}
 	if (r->group < 0)
 		pipeline_step(&c, &sy, inflight, true);
 	if (r->group > 0)
 		log_commit_run(&c, NULL);
+	acks_release(&acks, logs, r->partitions);
 	log_commit_job_deinit(&job);
 	double s = secs(t0);
 	printf("%-21s: %8.1f MB/s  %9.0f batches/s  (%zu B batches, %d partition%s, %s; %llu fdatasyncs, %.2f s)\n",
 	       r->name, bytes / MIB / s, count / s, len, r->partitions, r->partitions > 1 ? "s" : "",
 	       r->mem ? "memory" : r->group < 0 ? "rounds on a thread" : r->group ? "group commit" : "no fsync", (unsigned long long)c.flush_count, s);
+	acks_print(&acks);
 	log_commit_deinit(&c);
 	free(batch);
 	for (int p = 0; p < r->partitions; p++) {
