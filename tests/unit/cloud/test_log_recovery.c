@@ -328,8 +328,15 @@ static void test_junk_files_and_empty_dir(void **state)
 	close(fd);
 	fd = open(test_path(f->dir, "0000000000000000000x.log"), O_CREAT | O_WRONLY, 0644);
 	close(fd);
+	fd = open(test_path(f->dir, "00000000000000000500.index"), O_CREAT | O_WRONLY, 0644);
+	close(fd);
+	fd = open(test_path(f->dir, "00000000000000000500.timeindex"), O_CREAT | O_WRONLY, 0644);
+	close(fd);
 	assert_int_equal(fx_open(f), 0);
 	assert_false(test_file_exists(test_path(f->dir, "00000000000000000000.index.tmp")));
+	assert_false(test_file_exists(test_path(f->dir, "00000000000000000500.index"))); /* orphans */
+	assert_false(test_file_exists(test_path(f->dir, "00000000000000000500.timeindex")));
+	assert_true(test_file_exists(test_path(f->dir, "notes.txt"))); /* not ours: left alone */
 	assert_int_equal(log_end_offset(f->log), 0);
 	assert_int_equal(fx_append_n(f, 3, 1), 3);
 	assert_int_equal(test_log_verify(f->log), 3);
