@@ -148,6 +148,10 @@ static int load_indexed(struct log *log, struct log_segment *seg, int64_t file_s
 	if (err || seg->size != file_size || seg->idx_count < idx_count || seg->idx[idx_count - 1].pos != last.pos ||
 	    seg->idx[idx_count - 1].rel_offset != last.rel_offset)
 		return ERR_CORRUPT;
+	/* A time entry names a batch of this segment: one past the end would send lookups past real data. */
+	for (size_t i = 0; i < seg->tidx_count; i++)
+		if (seg->base_offset + seg->tidx[i].rel_offset >= seg->next_offset)
+			return ERR_CORRUPT;
 	/* Batches past the last entry (appended after the index was written) make the files stale. */
 	seg->sealed = seg->idx_count == idx_count && seg->tidx_count == tidx_count;
 	return 0;

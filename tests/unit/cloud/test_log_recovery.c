@@ -272,6 +272,22 @@ static void test_corrupt_index_rebuilt(void **state)
 	assert_int_equal(test_log_verify(f->log), 300);
 	assert_int_equal(log_close(f->log), 0);
 	f->log = NULL;
+	/* a time entry pointing past the segment's offsets: lookups would skip real data */
+	char tidx[8192];
+	snprintf(tidx, sizeof tidx, "%s", test_path(f->dir, seg_name(0, ".timeindex")));
+	int64_t tidx_size = test_file_size(tidx);
+	uint8_t rel[4];
+	be32_put(rel, 100000);
+	damage(tidx, tidx_size - 4, rel, 4);
+	assert_int_equal(fx_open(f), 0);
+	struct log_stats st;
+	log_get_stats(f->log, &st);
+	assert_int_equal(st.indexes_rebuilt, 1);
+	struct log_time_lookup tl;
+	assert_int_equal(log_offset_for_time(f->log, 1000 + 7, &tl), 0);
+	assert_int_equal(tl.offset, 7);
+	assert_int_equal(log_close(f->log), 0);
+	f->log = NULL;
 	/* 2: out of order entries; 3: a length that is not a whole number of entries; 4: absurdly large */
 	uint8_t bad[16] = {0, 0, 0, 5, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0};
 	for (int round = 0; round < 3; round++) {
