@@ -55,11 +55,20 @@ struct ab_pending {
 	uint8_t bytes[];
 };
 
+struct ab_listener;
+/* One listener counter exported to /metrics: which listener, which field of struct net_listener_stats. */
+struct ab_listener_metric {
+	struct ab_listener *owner;
+	size_t offset;
+};
+
+#define AB_LISTENER_METRICS 4
 struct ab_listener {
 	struct agent_broker *ab;
 	struct net_listener *l;
 	uint8_t kind;
 	uint16_t port;
+	struct ab_listener_metric metrics[AB_LISTENER_METRICS];
 };
 
 #define AB_STAT_READERS_MAX 24
@@ -84,6 +93,8 @@ struct agent_broker {
 	uint64_t started_ms;
 	/* store ordering: acks wait until `committed` reaches their tag */
 	uint64_t submitted, committed;
+	agent_publish_hook *publish_hook; /* store and forward; NULL when no route */
+	void *publish_hook_arg;
 	struct ab_pending *pending_head, *pending_tail;
 	struct ab_conn *paused;          /* connections not read while the store catches up */
 	struct ab_conn *throttled;       /* publishers not read for a moment: a receiver's queue is filling */
