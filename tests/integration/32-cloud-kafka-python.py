@@ -88,7 +88,7 @@ def main():
         assert sum(o.offset for o in offs.values()) == N + 10, "committed %s" % offs
         p.close()
         admin.close()
-        print("32-cloud-kafka-python: ok")
+        print("32-cloud-kafka-python: ok (compression %s)" % (codec or "none"))
     except AssertionError:
         print(broker.tail())
         raise
