@@ -68,6 +68,7 @@ struct cloud_config {
 	uint64_t retention_ms;            /* 0: keep forever */
 	uint64_t retention_bytes;         /* per partition; 0: no size limit */
 	uint64_t segment_bytes;
+	uint64_t message_bytes_max;       /* largest record batch (message.max.bytes) */
 	int flush;                        /* enum cloud_flush */
 	uint64_t flush_interval_ms;
 
