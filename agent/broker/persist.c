@@ -64,7 +64,8 @@ void ab_pending_add(struct agent_broker *ab, struct ab_conn *conn, const uint8_t
 {
 	struct ab_pending *p = malloc(sizeof *p + len);
 	if (!p) {
-		log_error("mqtt: out of memory holding an acknowledgement; closing %s", conn->peer);
+		char peer[64];
+		log_error("mqtt: out of memory holding an acknowledgement; closing %s", ab_peer(conn, peer, sizeof peer));
 		ab_close(ab, conn);
 		return;
 	}

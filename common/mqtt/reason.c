@@ -118,7 +118,12 @@ uint8_t mqtt_err_reason5(int err)
 	case ERR_MQTT_AUTH_METHOD:        /* §3.1.2.11.10 */
 	case ERR_MQTT_SUBSCRIPTION_ID:    /* [MQTT-3.3.4-6] */
 	case ERR_MQTT_RESPONSE_TOPIC:
+	case ERR_MQTT_TOPIC_ALIAS_UNKNOWN: /* §3.3.2.3.4 */
+	case ERR_MQTT_PACKET_ID_STATE:
+	case ERR_MQTT_PACKET_ID_UNKNOWN:   /* the broker usually answers 0x92 instead */
 		return MQTT_RC_PROTOCOL_ERROR;
+	case ERR_MQTT_RECEIVE_MAX:
+		return MQTT_RC_RECEIVE_MAX_EXCEEDED; /* §3.3.4 [MQTT-3.3.4-9] */
 	default:
 		return MQTT_RC_MALFORMED_PACKET;
 	}

@@ -1,6 +1,8 @@
-/* Subscription trie (see trie.h).  Three index-addressed pools (nodes, subscriptions, share groups) with free
- * lists, and one open-addressing hash table (linear probing, backward-shift delete) from (parent, level) to
- * the exact child.  Never recurses deeper than levels_max + 1; never trusts a level count it did not bound. */
+/* Subscription trie (see trie.h).  Three index-addressed pools (nodes, subscription slots, share groups) with
+ * free lists, and one open-addressing hash table (linear probing, backward-shift delete) from (parent, level)
+ * to the exact child.  The subscriptions of a node (or of a share group) sit in one contiguous array, so a
+ * match reads them in order rather than chasing a list; a slot maps a handle to its place in that array.
+ * Never recurses deeper than levels_max + 1; never trusts a level count it did not bound. */
 #include <assert.h>
 #include <stdlib.h>
 
@@ -8,29 +10,39 @@
 
 enum { K_ROOT, K_EXACT, K_PLUS, K_HASH };
 
+/* A growable array of subscriptions; swap-remove keeps it dense. */
+struct entry {
+	struct mqtt_trie_sub pub;
+	uint32_t handle;
+};
+struct vec {
+	struct entry *v; /* owned */
+	uint32_t n, cap;
+};
+
 struct node {
 	uint32_t parent;
 	uint32_t plus, hash; /* wildcard children */
-	uint32_t subs;       /* plain subscriptions (doubly linked through struct sub) */
 	uint32_t groups;     /* share groups (doubly linked) */
 	uint32_t children;   /* exact + wildcard children */
 	uint32_t key_hash;
 	uint16_t key_len;
 	uint8_t kind;
 	char *key; /* owned; exact children only */
+	struct vec subs; /* plain subscriptions */
 };
 
-struct sub {
-	struct mqtt_trie_sub pub;
-	uint32_t node;
-	uint32_t prev, next; /* in the node's list, or the group's members */
+/* Where handle h lives: the node's (or group's) array at pos. */
+struct slot {
+	uint32_t node, group, pos;
 	bool used;
 };
 
 struct group {
 	uint32_t node;
 	uint32_t prev, next;
-	uint32_t members, member_count, cursor;
+	struct vec members;
+	uint32_t cursor;
 	uint16_t name_len;
 	char *name; /* owned */
 };
@@ -38,7 +50,7 @@ struct group {
 struct mqtt_trie {
 	struct mqtt_topic_limits lim;
 	struct node *nodes;
-	struct sub *subs;
+	struct slot *subs;
 	struct group *groups;
 	uint32_t node_cap, sub_cap, group_cap;
 	uint32_t node_free, sub_free, group_free; /* free lists through ->parent / ->node / ->node */
@@ -91,6 +103,7 @@ static uint32_t node_alloc(struct mqtt_trie *t)
 static void node_release(struct mqtt_trie *t, uint32_t i)
 {
 	free(t->nodes[i].key);
+	free(t->nodes[i].subs.v);
 	memset(&t->nodes[i], 0, sizeof t->nodes[i]);
 	t->nodes[i].parent = t->node_free;
 	t->node_free = i;
@@ -185,10 +198,14 @@ void mqtt_trie_free(struct mqtt_trie *t)
 {
 	if (!t)
 		return;
-	for (uint32_t i = 1; i < t->node_top; i++)
+	for (uint32_t i = 1; i < t->node_top; i++) {
 		free(t->nodes[i].key);
-	for (uint32_t i = 1; i < t->group_top; i++)
+		free(t->nodes[i].subs.v);
+	}
+	for (uint32_t i = 1; i < t->group_top; i++) {
 		free(t->groups[i].name);
+		free(t->groups[i].members.v);
+	}
 	free(t->nodes);
 	free(t->subs);
 	free(t->groups);
@@ -250,7 +267,7 @@ static void prune(struct mqtt_trie *t, uint32_t n)
 {
 	while (n != ROOT) {
 		struct node *x = &t->nodes[n];
-		if (x->subs || x->groups || x->children)
+		if (x->subs.n || x->groups || x->children)
 			return;
 		uint32_t p = x->parent;
 		if (x->kind == K_EXACT)
@@ -332,24 +349,56 @@ static void drop_group(struct mqtt_trie *t, uint32_t g)
 	if (x->next)
 		t->groups[x->next].prev = x->prev;
 	free(x->name);
+	free(x->members.v);
 	memset(x, 0, sizeof *x);
 	x->node = t->group_free;
 	t->group_free = g;
 	t->group_used--;
 }
 
-/* The list a subscription lives in: its group's members or its node's plain subscriptions. */
-static uint32_t *list_head(struct mqtt_trie *t, uint32_t node, uint32_t group)
+/* The array a subscription lives in: its group's members or its node's plain subscriptions. */
+static struct vec *vec_of(struct mqtt_trie *t, uint32_t node, uint32_t group)
 {
 	return group ? &t->groups[group].members : &t->nodes[node].subs;
 }
 
-static uint32_t find_in(const struct mqtt_trie *t, uint32_t first, uint64_t subscriber)
+static uint32_t find_in(const struct vec *v, uint64_t subscriber)
 {
-	for (uint32_t s = first; s; s = t->subs[s].next)
-		if (t->subs[s].pub.subscriber == subscriber)
-			return s;
+	for (uint32_t i = 0; i < v->n; i++)
+		if (v->v[i].pub.subscriber == subscriber)
+			return v->v[i].handle;
 	return 0;
+}
+
+static bool vec_push(struct vec *v, const struct entry *e)
+{
+	if (v->n == v->cap) {
+		uint32_t cap = v->cap ? v->cap * 2 : 2;
+		struct entry *n = cap > v->cap ? realloc(v->v, (size_t)cap * sizeof *n) : NULL;
+		if (!n)
+			return false;
+		v->v = n;
+		v->cap = cap;
+	}
+	v->v[v->n++] = *e;
+	return true;
+}
+
+static uint32_t slot_alloc(struct mqtt_trie *t)
+{
+	uint32_t s = t->sub_free;
+	if (s)
+		t->sub_free = t->subs[s].node;
+	else if (grow((void **)&t->subs, &t->sub_cap, t->sub_top, sizeof *t->subs))
+		s = t->sub_top++;
+	return s;
+}
+
+static void slot_release(struct mqtt_trie *t, uint32_t s)
+{
+	memset(&t->subs[s], 0, sizeof t->subs[s]);
+	t->subs[s].node = t->sub_free;
+	t->sub_free = s;
 }
 
 int mqtt_trie_insert(struct mqtt_trie *t, const uint8_t *filter, size_t len, uint64_t subscriber,
@@ -367,39 +416,26 @@ int mqtt_trie_insert(struct mqtt_trie *t, const uint8_t *filter, size_t len, uin
 		prune(t, n);
 		return ERR_NOMEM;
 	}
-	uint32_t s = find_in(t, *list_head(t, n, g), subscriber);
+	uint32_t s = find_in(vec_of(t, n, g), subscriber);
 	if (s) {
-		t->subs[s].pub.options = options; /* 5.0 §3.8.4: a repeated filter replaces the subscription */
-		t->subs[s].pub.sub_id = sub_id;
+		struct mqtt_trie_sub *x = &vec_of(t, n, g)->v[t->subs[s].pos].pub;
+		x->options = options; /* 5.0 §3.8.4: a repeated filter replaces the subscription */
+		x->sub_id = sub_id;
 		*handle = s;
 		return 1;
 	}
-	s = t->sub_free;
-	if (s) {
-		t->sub_free = t->subs[s].node;
-	} else if (grow((void **)&t->subs, &t->sub_cap, t->sub_top, sizeof *t->subs)) {
-		s = t->sub_top++;
-	} else {
-		if (g && !t->groups[g].members)
+	s = slot_alloc(t);
+	struct vec *v = vec_of(t, n, g);
+	struct entry e = {{subscriber, sub_id, options, g}, s};
+	if (!s || !vec_push(v, &e)) {
+		if (s)
+			slot_release(t, s);
+		if (g && !t->groups[g].members.n)
 			drop_group(t, g);
 		prune(t, n);
 		return ERR_NOMEM;
 	}
-	struct sub *x = &t->subs[s];
-	memset(x, 0, sizeof *x);
-	x->pub.subscriber = subscriber;
-	x->pub.options = options;
-	x->pub.sub_id = sub_id;
-	x->pub.group = g;
-	x->node = n;
-	x->used = true;
-	uint32_t *head = list_head(t, n, g);
-	x->next = *head;
-	if (x->next)
-		t->subs[x->next].prev = s;
-	*head = s;
-	if (g)
-		t->groups[g].member_count++;
+	t->subs[s] = (struct slot){n, g, v->n - 1, true};
 	t->sub_used++;
 	*handle = s;
 	return 0;
@@ -411,12 +447,13 @@ int mqtt_trie_find(const struct mqtt_trie *t, const uint8_t *filter, size_t len,
 	struct mqtt_share sh;
 	if (mqtt_subscription_parse(filter, len, &t->lim, &sh) < 0)
 		return ERR_NOT_FOUND;
-	/* path() with create=false never modifies the trie. */
-	uint32_t n = path((struct mqtt_trie *)t, sh.filter, false);
+	/* path() and vec_of() never modify the trie when create is false. */
+	struct mqtt_trie *mt = (struct mqtt_trie *)t;
+	uint32_t n = path(mt, sh.filter, false);
 	uint32_t g = 0;
 	if (!n || (sh.group.ptr && !(g = find_group(t, n, sh.group))))
 		return ERR_NOT_FOUND;
-	uint32_t s = find_in(t, g ? t->groups[g].members : t->nodes[n].subs, subscriber);
+	uint32_t s = find_in(vec_of(mt, n, g), subscriber);
 	if (!s)
 		return ERR_NOT_FOUND;
 	*handle = s;
@@ -426,33 +463,30 @@ int mqtt_trie_find(const struct mqtt_trie *t, const uint8_t *filter, size_t len,
 void mqtt_trie_remove(struct mqtt_trie *t, uint32_t handle)
 {
 	assert(handle && handle < t->sub_top && t->subs[handle].used);
-	struct sub *x = &t->subs[handle];
-	uint32_t n = x->node, g = x->pub.group;
-	if (x->prev)
-		t->subs[x->prev].next = x->next;
-	else
-		*list_head(t, n, g) = x->next;
-	if (x->next)
-		t->subs[x->next].prev = x->prev;
-	memset(x, 0, sizeof *x);
-	x->node = t->sub_free;
-	t->sub_free = handle;
-	t->sub_used--;
-	if (g) {
-		struct group *gr = &t->groups[g];
-		gr->member_count--;
-		if (gr->cursor == handle)
-			gr->cursor = 0;
-		if (!gr->members)
-			drop_group(t, g);
+	struct slot x = t->subs[handle];
+	struct vec *v = vec_of(t, x.node, x.group);
+	/* Swap-remove: the last entry takes the hole and its slot learns the new position. */
+	v->v[x.pos] = v->v[--v->n];
+	if (x.pos < v->n)
+		t->subs[v->v[x.pos].handle].pos = x.pos;
+	if (!v->n) {
+		free(v->v);
+		v->v = NULL;
+		v->cap = 0;
 	}
-	prune(t, n);
+	slot_release(t, handle);
+	t->sub_used--;
+	if (x.group && !t->groups[x.group].members.n)
+		drop_group(t, x.group);
+	prune(t, x.node);
 }
 
 const struct mqtt_trie_sub *mqtt_trie_get(const struct mqtt_trie *t, uint32_t handle)
 {
 	assert(handle && handle < t->sub_top && t->subs[handle].used);
-	return &t->subs[handle].pub;
+	const struct slot *x = &t->subs[handle];
+	const struct vec *v = x->group ? &t->groups[x->group].members : &t->nodes[x->node].subs;
+	return &v->v[x->pos].pub;
 }
 
 /* ---- match ------------------------------------------------------------------------------------------------ */
@@ -467,8 +501,9 @@ struct walk {
 static int emit(const struct walk *w, uint32_t n)
 {
 	const struct mqtt_trie *t = w->t;
-	for (uint32_t s = t->nodes[n].subs; s; s = t->subs[s].next) {
-		struct mqtt_trie_match m = {s, 0, &t->subs[s].pub};
+	const struct vec *v = &t->nodes[n].subs;
+	for (uint32_t i = 0; i < v->n; i++) {
+		struct mqtt_trie_match m = {v->v[i].handle, 0, &v->v[i].pub};
 		int rc = w->fn(w->ctx, &m);
 		if (rc)
 			return rc;
@@ -513,18 +548,30 @@ int mqtt_trie_match(const struct mqtt_trie *t, const uint8_t *topic, size_t len,
 
 /* ---- share groups ----------------------------------------------------------------------------------------- */
 
-uint32_t mqtt_trie_group_first(const struct mqtt_trie *t, uint32_t group) { return t->groups[group].members; }
-uint32_t mqtt_trie_group_next(const struct mqtt_trie *t, uint32_t handle) { return t->subs[handle].next; }
-uint32_t mqtt_trie_group_size(const struct mqtt_trie *t, uint32_t group) { return t->groups[group].member_count; }
+uint32_t mqtt_trie_group_size(const struct mqtt_trie *t, uint32_t group) { return t->groups[group].members.n; }
+
+uint32_t mqtt_trie_group_member(const struct mqtt_trie *t, uint32_t group, uint32_t i)
+{
+	const struct vec *v = &t->groups[group].members;
+	return i < v->n ? v->v[i].handle : 0;
+}
+
+uint32_t mqtt_trie_group_first(const struct mqtt_trie *t, uint32_t group) { return mqtt_trie_group_member(t, group, 0); }
+
+uint32_t mqtt_trie_group_next(const struct mqtt_trie *t, uint32_t handle)
+{
+	assert(handle && handle < t->sub_top && t->subs[handle].used && t->subs[handle].group);
+	const struct slot *x = &t->subs[handle];
+	return mqtt_trie_group_member(t, x->group, x->pos + 1);
+}
 
 uint32_t mqtt_trie_group_pick(struct mqtt_trie *t, uint32_t group)
 {
 	struct group *g = &t->groups[group];
-	uint32_t s = g->cursor ? t->subs[g->cursor].next : 0;
-	if (!s)
-		s = g->members;
-	g->cursor = s;
-	return s;
+	if (!g->members.n)
+		return 0;
+	uint32_t i = g->cursor++ % g->members.n;
+	return g->members.v[i].handle;
 }
 
 void mqtt_trie_stats(const struct mqtt_trie *t, struct mqtt_trie_stats *out)
@@ -534,4 +581,8 @@ void mqtt_trie_stats(const struct mqtt_trie *t, struct mqtt_trie_stats *out)
 	out->groups = t->group_used;
 	out->bytes = (size_t)t->node_cap * sizeof *t->nodes + (size_t)t->sub_cap * sizeof *t->subs +
 		     (size_t)t->group_cap * sizeof *t->groups + ((size_t)t->table_mask + 1) * sizeof *t->table;
+	for (uint32_t i = 1; i < t->node_top; i++)
+		out->bytes += (size_t)t->nodes[i].subs.cap * sizeof(struct entry) + t->nodes[i].key_len;
+	for (uint32_t i = 1; i < t->group_top; i++)
+		out->bytes += (size_t)t->groups[i].members.cap * sizeof(struct entry) + t->groups[i].name_len;
 }

@@ -1,7 +1,8 @@
 /* The subscription trie: which subscriptions match a topic (MQTT 5.0 §4.7, shared subscriptions §4.8.2).
  *
  * One node per filter level; '+' and '#' children hang off each node directly, exact children are found
- * through one hash table keyed by (parent, level), so a node costs ~48 bytes whatever its fan-out.  Nodes,
+ * through one hash table keyed by (parent, level), so a node costs 56 bytes whatever its fan-out; the
+ * subscriptions of a node are one contiguous array (32 bytes each) read in order by a match.  Nodes,
  * subscriptions and share groups live in index-addressed arrays (handles are uint32, 0 = none) so that a
  * session keeps plain integers and drops a subscription in O(levels) with mqtt_trie_remove.
  *
@@ -63,16 +64,20 @@ int mqtt_trie_match(const struct mqtt_trie *t, const uint8_t *topic, size_t len,
 
 /* Round-robin choice of one member of a share group (its subscription handle), 0 for an empty group. */
 uint32_t mqtt_trie_group_pick(struct mqtt_trie *t, uint32_t group);
-/* Walks a group's members: first, then next until 0. */
+/* Members of a group by index 0..size-1 (order changes as members leave); 0 past the end.  A broker that
+ * skips offline members walks these from a pick. */
+uint32_t mqtt_trie_group_size(const struct mqtt_trie *t, uint32_t group);
+uint32_t mqtt_trie_group_member(const struct mqtt_trie *t, uint32_t group, uint32_t i);
+/* The same walk by handle: the first member, then the member after `handle` in its group (0 at the end). */
 uint32_t mqtt_trie_group_first(const struct mqtt_trie *t, uint32_t group);
 uint32_t mqtt_trie_group_next(const struct mqtt_trie *t, uint32_t handle);
-uint32_t mqtt_trie_group_size(const struct mqtt_trie *t, uint32_t group);
 
 /* Counts for metrics and tests. */
 struct mqtt_trie_stats {
 	uint32_t subs, nodes, groups;
-	size_t bytes; /* memory held by the arrays and the hash table (not the level strings) */
+	size_t bytes; /* memory held: pools, hash table, subscription arrays, level strings (malloc overhead aside) */
 };
+/* O(nodes): for metrics scrapes and tests, not per message. */
 void mqtt_trie_stats(const struct mqtt_trie *t, struct mqtt_trie_stats *out);
 
 #endif

@@ -39,11 +39,13 @@ struct mqtt_broker *mqtt_broker_new(const struct mqtt_broker_config *cfg, const 
 	b->ops = *ops;
 	b->ctx = ctx;
 	bk_ht_init(&b->sessions);
-	bk_ht_init(&b->retained);
 	b->topic_lim.len_max = cfg->topic_len_max;
 	b->topic_lim.levels_max = cfg->topic_levels_max;
 	b->trie = mqtt_trie_new(&b->topic_lim);
-	if (!b->trie) {
+	b->retain_index = mqtt_retain_new(&b->topic_lim);
+	if (!b->trie || !b->retain_index) {
+		mqtt_trie_free(b->trie);
+		mqtt_retain_free(b->retain_index);
 		free(b);
 		return NULL;
 	}
@@ -65,6 +67,8 @@ const struct mqtt_broker_stats *mqtt_broker_stats(const struct mqtt_broker *b) {
 uint32_t mqtt_broker_packet_size_max(const struct mqtt_broker *b) { return b->cfg.packet_size_max; }
 
 uint8_t mqtt_broker_client_version(const struct mqtt_client *c) { return c->version; }
+
+void mqtt_broker_client_set_stalled(struct mqtt_client *c, bool stalled) { c->stalled = stalled; }
 
 struct mqtt_bytes mqtt_broker_client_id(const struct mqtt_client *c)
 {
@@ -198,14 +202,9 @@ void mqtt_broker_client_set_blocked(struct mqtt_broker *b, struct mqtt_client *c
 
 struct mqtt_session *bk_session_new(struct mqtt_broker *b, struct mqtt_bytes client_id)
 {
-	struct mqtt_session *s = calloc(1, sizeof *s);
+	struct mqtt_session *s = calloc(1, sizeof *s + client_id.len + 1u);
 	if (!s)
 		return NULL;
-	s->client_id = malloc(client_id.len + 1u);
-	if (!s->client_id) {
-		free(s);
-		return NULL;
-	}
 	if (client_id.len)
 		memcpy(s->client_id, client_id.ptr, client_id.len);
 	s->client_id[client_id.len] = 0;
@@ -214,7 +213,6 @@ struct mqtt_session *bk_session_new(struct mqtt_broker *b, struct mqtt_bytes cli
 	s->h.key_len = s->client_id_len;
 	s->next_packet_id = 1;
 	if (bk_ht_insert(&b->sessions, &s->h)) {
-		free(s->client_id);
 		free(s);
 		return NULL;
 	}
@@ -258,6 +256,7 @@ void bk_session_destroy(struct mqtt_broker *b, struct mqtt_session *s)
 {
 	assert(!s->client);
 	bk_offline_remove(b, s);
+	bk_pressure_forget(b, s);
 	if (s->expiry_s > 0) {
 		struct mqtt_store_op op = {.kind = MQTT_STORE_SESSION_DEL};
 		op.client_id = (struct mqtt_bytes){(const uint8_t *)s->client_id, s->client_id_len};
@@ -269,7 +268,6 @@ void bk_session_destroy(struct mqtt_broker *b, struct mqtt_session *s)
 	bk_msg_unref(s->will);
 	bk_ht_remove(&b->sessions, &s->h);
 	b->stats.sessions--;
-	free(s->client_id);
 	free(s);
 }
 
@@ -295,20 +293,18 @@ void mqtt_broker_free(struct mqtt_broker *b)
 			bk_session_destroy(b, s);
 		}
 	}
-	for (uint32_t i = 0; b->retained.slots && i <= b->retained.mask; i++) {
-		while (b->retained.slots[i]) {
-			struct hnode *n = b->retained.slots[i];
-			bk_ht_remove(&b->retained, n);
-			bk_msg_unref(container_of(n, struct mqtt_msg, retained));
-		}
+	while (b->retained) {
+		struct mqtt_msg *m = b->retained;
+		b->retained = m->ret_next;
+		bk_msg_unref(m);
 	}
+	mqtt_retain_free(b->retain_index);
 	while (b->dlv_free) {
 		struct dlv *d = b->dlv_free;
 		b->dlv_free = d->next;
 		free(d);
 	}
 	bk_ht_deinit(&b->sessions);
-	bk_ht_deinit(&b->retained);
 	free(b->targets);
 	mqtt_trie_free(b->trie);
 	free(b);

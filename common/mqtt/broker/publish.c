@@ -14,41 +14,55 @@ static bool sys_topic(const struct mqtt_msg *m)
 	return m->topic_len >= 5 && !memcmp(msg_topic(m), "$SYS/", 5);
 }
 
+static void retained_unlink(struct mqtt_broker *b, struct mqtt_msg *m)
+{
+	if (m->ret_prev)
+		m->ret_prev->ret_next = m->ret_next;
+	else
+		b->retained = m->ret_next;
+	if (m->ret_next)
+		m->ret_next->ret_prev = m->ret_prev;
+	m->ret_prev = m->ret_next = NULL;
+	b->stats.msgs_retained--;
+	bk_msg_unref(m);
+}
+
 void bk_retain_set(struct mqtt_broker *b, struct mqtt_msg *m)
 {
-	struct hnode *h = bk_ht_find(&b->retained, 0, msg_topic(m), m->topic_len);
 	struct mqtt_store_op op = {0};
-	if (h) {
-		bk_ht_remove(&b->retained, h);
-		bk_msg_unref(container_of(h, struct mqtt_msg, retained));
-		b->stats.msgs_retained--;
-	}
-	if (m->payload_len == 0) {
-		/* 3.1.1 [MQTT-3.3.1-10], 5.0 [MQTT-3.3.1-6]: an empty retained message clears the topic. */
-		if (h && !sys_topic(m)) {
-			op.kind = MQTT_STORE_RETAIN_DEL;
-			op.filter = (struct mqtt_bytes){msg_topic(m), m->topic_len};
-			bk_store_op(b, &op);
-		}
-		return;
-	}
-	if (b->stats.msgs_retained >= b->cfg.retained_max) {
+	uint64_t old = 0;
+	bool keep = m->payload_len > 0;
+	bool full = keep && b->stats.msgs_retained >= b->cfg.retained_max &&
+		    !mqtt_retain_get(b->retain_index, msg_topic(m), m->topic_len);
+	if (full) {
 		b->stats.msgs_dropped++;
 		log_warn("mqtt: retained store full (%u); not keeping %.*s", b->cfg.retained_max, (int)m->topic_len,
 			 (const char *)msg_topic(m));
-		if (h) {
+		return;
+	}
+	/* 3.1.1 [MQTT-3.3.1-10], 5.0 [MQTT-3.3.1-6]: an empty retained message clears the topic. */
+	int rc = mqtt_retain_set(b->retain_index, msg_topic(m), m->topic_len, keep ? (uint64_t)(uintptr_t)m : 0, &old);
+	if (rc < 0) {
+		b->stats.msgs_dropped++;
+		log_warn("mqtt: retained %.*s not kept: %s", (int)m->topic_len, (const char *)msg_topic(m), err_str(rc));
+		return;
+	}
+	if (old)
+		retained_unlink(b, (struct mqtt_msg *)(uintptr_t)old);
+	if (!keep) {
+		if (old && !sys_topic(m)) {
 			op.kind = MQTT_STORE_RETAIN_DEL;
 			op.filter = (struct mqtt_bytes){msg_topic(m), m->topic_len};
 			bk_store_op(b, &op);
 		}
 		return;
 	}
-	m->retained.key = msg_topic(m);
-	m->retained.key_len = m->topic_len;
-	m->retained.scope = 0;
-	if (bk_ht_insert(&b->retained, &m->retained))
-		return;
 	bk_msg_ref(m);
+	m->ret_prev = NULL;
+	m->ret_next = b->retained;
+	if (b->retained)
+		b->retained->ret_prev = m;
+	b->retained = m;
 	b->stats.msgs_retained++;
 	if (sys_topic(m))
 		return; /* the broker's own statistics are rebuilt after a restart, not stored */

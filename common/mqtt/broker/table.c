@@ -1,5 +1,6 @@
-/* A small intrusive hash table keyed by (scope, bytes): sessions by client id, retained messages by topic,
- * subscription tree nodes by (parent, level).  Chained, power-of-two slots, grows at load factor 1. */
+/* A small intrusive hash table keyed by (scope, bytes): sessions by client id.  Chained, power-of-two slots,
+ * grows at load factor 1.  (Subscriptions and retained messages have their own indexes in mqtt/trie.h and
+ * mqtt/retain.h.) */
 #include "mqtt/broker/internal.h"
 
 uint32_t bk_ht_hash(uintptr_t scope, const uint8_t *key, uint32_t len)

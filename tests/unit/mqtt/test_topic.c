@@ -224,8 +224,14 @@ static void test_trie_shared(void **state)
 	assert_int_equal(seen[2], 3);
 	assert_int_equal(seen[3], 3);
 	int members = 0;
-	for (uint32_t s = mqtt_trie_group_first(t, g); s; s = mqtt_trie_group_next(t, s))
+	for (uint32_t i = 0; mqtt_trie_group_member(t, g, i); i++)
 		members++;
+	assert_int_equal(members, 3);
+	members = 0;
+	for (uint32_t s = mqtt_trie_group_first(t, g); s; s = mqtt_trie_group_next(t, s)) {
+		assert_int_equal(mqtt_trie_get(t, s)->group, g);
+		members++;
+	}
 	assert_int_equal(members, 3);
 	mqtt_trie_remove(t, a2);
 	for (int i = 0; i < 4; i++)
