@@ -48,6 +48,8 @@ static const struct config_key limit_keys[] = {
 	{"connections_max", CFG_U32, OFF(connections_max), 0, 1, 1000000, "10000", NULL, "open client connections"},
 	{"inflight_max", CFG_U32, OFF(inflight_max), 0, 1, 1024, "64", NULL,
 	 "requests per connection read but not answered; reading pauses beyond it"},
+	{"inflight_bytes_max", CFG_SIZE, OFF(inflight_bytes_max), 0, 1024, 1ull << 34, "128m", NULL,
+	 "request bytes per connection read but not answered; reading pauses beyond it (one request always fits)"},
 	{"fetch_wait_ms_max", CFG_DURATION, OFF(fetch_wait_ms_max), 0, 0, 3600000, "30s", NULL,
 	 "cap on a Fetch's max_wait_ms"},
 	{"fetch_response_bytes_max", CFG_SIZE, OFF(fetch_response_bytes_max), 0, 1024, 1ull << 30, "50m", NULL,
