@@ -131,6 +131,7 @@ int store_barrier(struct store *s, store_done_fn *done, void *arg);
 
 struct store_stats {
 	uint64_t batches, items, failed_batches;
+	int last_batch_rc; /* 0, or the error of the most recent batch (health: a later success clears it) */
 	uint64_t queued_items, queued_bytes; /* now */
 	uint32_t batch_items_max;
 };

@@ -198,6 +198,7 @@ static void *writer(void *arg)
 		s->stats.batches++;
 		s->stats.items += n;
 		s->stats.failed_batches += rc != 0;
+		s->stats.last_batch_rc = rc;
 		if (n > s->stats.batch_items_max)
 			s->stats.batch_items_max = n;
 		bool was_empty = !s->done_head;

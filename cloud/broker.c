@@ -26,6 +26,7 @@
 
 #define PRODUCER_ID_BLOCK 1000
 #define RETENTION_CHECK_MS 60000
+#define GAUGES_MS 5000
 #define METRICS_MAX 4096
 
 static struct topic_store store; /* one broker per process */
@@ -60,9 +61,11 @@ static void run_waiters(struct broker *b, struct broker_waiters *q, uint64_t now
 	while ((w = TAILQ_FIRST(&now_q))) {
 		TAILQ_REMOVE(&now_q, w, link);
 		w->req->park = NULL;
-		bool expired = force || now >= w->deadline_ms;
+		/* Fetch waiters are told whether they must answer now (deadline or shutdown); Produce waiters whether
+		 * the flush that they waited for failed. */
+		bool flag = q == &b->produce_waiters ? failed : force || now >= w->deadline_ms;
 		/* ready() may answer the request, which frees it (and w with its arena). */
-		if (w->ready(b, w, expired || failed)) {
+		if (w->ready(b, w, flag)) {
 			metric_add(q == &b->fetch_waiters ? b->m.fetch_parked : b->m.produce_parked, -1);
 		} else {
 			TAILQ_INSERT_TAIL(q, w, link);
@@ -114,6 +117,8 @@ void broker_schedule(struct broker *b)
 		next = b->last_flush_ms + b->cfg->flush_interval_ms;
 	if (b->last_retention_ms + RETENTION_CHECK_MS < next)
 		next = b->last_retention_ms + RETENTION_CHECK_MS;
+	if (b->last_gauges_ms + GAUGES_MS < next)
+		next = b->last_gauges_ms + GAUGES_MS;
 	uint64_t delay = next > now ? next - now : 0;
 	struct timeval tv = {(time_t)(delay / 1000), (suseconds_t)(delay % 1000) * 1000};
 	event_add(b->tick_ev, &tv);
@@ -129,6 +134,12 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	group_tick(b->groups, now);
 	if (b->cfg->flush == CLOUD_FLUSH_INTERVAL && now >= b->last_flush_ms + b->cfg->flush_interval_ms)
 		flush_round(b);
+	if (now >= b->last_gauges_ms + GAUGES_MS) {
+		topics_update_gauges(b->topics);
+		server_close_idle(b->plain, now, b->cfg->idle_timeout_ms, b->cfg->auth_timeout_ms);
+		server_close_idle(b->tls, now, b->cfg->idle_timeout_ms, b->cfg->auth_timeout_ms);
+		b->last_gauges_ms = now;
+	}
 	if (now >= b->last_retention_ms + RETENTION_CHECK_MS) {
 		topics_retention(b->topics);
 		b->last_retention_ms = now;
@@ -198,6 +209,10 @@ static void register_metrics(struct broker *b)
 	x->auth_failed = metrics_counter(m, "ferry_cloud_sasl_failures_total", "", "failed SASL authentications");
 	x->fetch_parked = metrics_gauge(m, "ferry_cloud_fetch_parked", "", "Fetch requests waiting for data");
 	x->produce_parked = metrics_gauge(m, "ferry_cloud_produce_parked", "", "Produce requests waiting for fsync");
+	x->fetch_sendfile_bytes = metrics_counter(m, "ferry_cloud_fetch_sendfile_bytes_total", "",
+						  "record bytes served as file segments (sendfile, no user-space copy)");
+	x->fetch_copied_bytes = metrics_counter(m, "ferry_cloud_fetch_copied_bytes_total", "",
+						"record bytes copied into a Fetch response (TLS, memory logs)");
 	static const double bounds[] = {0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5};
 	for (int16_t k = 0; k < BROKER_API_SLOTS; k++) {
 		const char *name = api_name(k);

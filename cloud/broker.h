@@ -33,6 +33,7 @@ struct broker_metrics {
 	_Atomic int64_t *requests[BROKER_API_SLOTS];
 	struct metric_hist *latency[BROKER_API_SLOTS];
 	_Atomic int64_t *fetch_parked, *produce_parked;
+	_Atomic int64_t *fetch_sendfile_bytes, *fetch_copied_bytes;
 };
 
 struct broker;
@@ -42,7 +43,9 @@ struct broker_waiter {
 	TAILQ_ENTRY(broker_waiter) link;
 	struct kreq *req;
 	uint64_t deadline_ms;          /* monotonic */
-	bool (*ready)(struct broker *b, struct broker_waiter *w, bool timed_out); /* true: answered, unlink */
+	/* true: answered, unlink.  flag: for Fetch, answer now (deadline passed or shutting down); for Produce,
+	 * the flush it waited for failed. */
+	bool (*ready)(struct broker *b, struct broker_waiter *w, bool flag);
 };
 TAILQ_HEAD(broker_waiters, broker_waiter);
 
@@ -64,7 +67,7 @@ struct broker {
 	bool dirty;                /* logs appended since the last flush */
 	int64_t next_producer_id;  /* InitProducerId; a block is reserved durably ahead of use */
 	int64_t producer_id_reserved;
-	uint64_t last_retention_ms, last_flush_ms;
+	uint64_t last_retention_ms, last_flush_ms, last_gauges_ms;
 	char advertised_host[CLOUD_HOST_MAX];
 	uint16_t advertised_port;
 	char tls_advertised_host[CLOUD_HOST_MAX];

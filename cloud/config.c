@@ -52,6 +52,10 @@ static const struct config_key limit_keys[] = {
 	 "cap on a Fetch's max_wait_ms"},
 	{"fetch_response_bytes_max", CFG_SIZE, OFF(fetch_response_bytes_max), 0, 1024, 1ull << 30, "50m", NULL,
 	 "cap on a Fetch response's record bytes"},
+	{"idle_timeout", CFG_DURATION, OFF(idle_timeout_ms), 0, 0, 7 * DAY_MS, "10m", NULL,
+	 "close connections with no request in flight for this long (connections.max.idle.ms); 0 never"},
+	{"auth_timeout", CFG_DURATION, OFF(auth_timeout_ms), 0, 100, 3600000, "30s", NULL,
+	 "SASL listeners: a connection must authenticate within this"},
 	END,
 };
 

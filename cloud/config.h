@@ -57,6 +57,8 @@ struct cloud_config {
 	uint32_t inflight_max;            /* requests read but not yet answered, per connection */
 	uint64_t fetch_wait_ms_max;       /* cap on a Fetch's max_wait_ms */
 	uint64_t fetch_response_bytes_max;
+	uint64_t idle_timeout_ms;         /* close connections with nothing in flight this long; 0 never */
+	uint64_t auth_timeout_ms;         /* SASL listeners: time to authenticate */
 
 	/* [topics] */
 	bool auto_create;

@@ -35,7 +35,7 @@ CROSS_UNIT_SRC  = $(filter-out tests/unit/cloud/%,$(UNIT_SRC))
 CROSS_UNIT_BINS = $(patsubst %.c,$(CROSS_BUILD)/%,$(CROSS_UNIT_SRC))
 CROSS_PKGS      = crossbuild-essential-$(CROSS_DEBARCH) qemu-user
 
-# The recursive make that builds for the target.  Extra targets (make size uses it) go in CROSS_GOALS.
+# The recursive make that builds for the target; CROSS_GOALS=... on the command line builds something else.
 CROSS_GOALS ?= $(CROSS_BUILD)/ferry-agent $(CROSS_UNIT_BINS)
 # 32-bit ARM: 64-bit off_t everywhere.  Debian's armhf libevent is built with it (its event-config.h even
 # defines _FILE_OFFSET_BITS 64 mid-include, so ev_off_t is 8 bytes), and without it readdir()/stat() fail with

@@ -12,6 +12,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* File offsets are 64-bit everywhere: on 32-bit glibc that takes -D_FILE_OFFSET_BITS=64 (ports/cross.mk sets
+ * it for armhf).  Without it readdir()/stat() fail with EOVERFLOW on file systems with 64-bit inode numbers,
+ * files stop at 2 GB, and Debian's armhf libevent (built with it) disagrees with us about ev_off_t. */
+_Static_assert(sizeof(off_t) == 8, "32-bit build without -D_FILE_OFFSET_BITS=64");
+
 /* Monotonic clock (never goes back; not wall time). */
 uint64_t port_now_ns(void);
 static inline uint64_t port_now_us(void) { return port_now_ns() / 1000u; }

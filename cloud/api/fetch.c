@@ -122,9 +122,10 @@ static void release_all(struct part_state *ps, size_t count)
 		}
 }
 
-static int add_records(struct evbuffer *out, struct part_state *s, bool zero_copy)
+static int add_records(struct broker *b, struct evbuffer *out, struct part_state *s, bool zero_copy)
 {
 	const struct log_span *sp = &s->rd.span;
+	metric_add(zero_copy && !sp->ptr ? b->m.fetch_sendfile_bytes : b->m.fetch_copied_bytes, (int64_t)sp->len);
 	if (sp->ptr)
 		return evbuffer_add(out, sp->ptr, sp->len);
 	if (zero_copy) {
@@ -200,7 +201,7 @@ static int encode(struct broker *b, struct kreq *r, struct part_state *ps, struc
 				return -1;
 			wbuf_init(&w, tmp, sizeof tmp);
 			if (rlen) {
-				if (add_records(out, s, zero_copy))
+				if (add_records(b, out, s, zero_copy))
 					return -1;
 				struct topic_counters *ctr = &s->p->topic->ctr;
 				metric_add(ctr->bytes_out, (int64_t)rlen);
@@ -218,13 +219,16 @@ static int encode(struct broker *b, struct kreq *r, struct part_state *ps, struc
 		return -1;
 	uint8_t size[4];
 	be32_put(size, (uint32_t)evbuffer_get_length(out));
-	(void)b;
 	return evbuffer_prepend(out, size, 4);
 }
 
 static void answer(struct broker *b, struct kreq *r, struct part_state *ps, size_t count)
 {
 	struct evbuffer *out = evbuffer_new();
+	/* Without this flag libevent reads a file segment into memory when it is added; with it the segment stays
+	 * a (fd, offset, length) chain that the socket's output buffer hands to sendfile(2). */
+	if (out)
+		evbuffer_set_flags(out, EVBUFFER_FLAG_DRAINS_TO_FD);
 	if (!out || encode(b, r, ps, out)) {
 		log_error("fetch for %s: building the response failed", kreq_peer(r));
 		release_all(ps, count);

@@ -6,6 +6,10 @@
 #include "cloud/api/api.h"
 #include "cloud/partition/partition.h"
 
+/* Each creation writes files and fsyncs on the event loop: bound what one request can make us do.  Topics
+ * past the bound answer LEADER_NOT_AVAILABLE, which clients retry (and then get created). */
+#define METADATA_CREATES_MAX 64
+
 static void fill_topic(struct kreq *r, struct kafka_metadata_response_topic *out, struct topic *t)
 {
 	struct broker *b = r->broker;
@@ -69,6 +73,7 @@ void api_metadata(struct broker *b, struct kreq *r)
 	if (!API_ARRAY(r, resp.topics, n))
 		goto fail;
 	bool may_create = b->cfg->auto_create && (r->hdr.api_version < 4 || q->allow_auto_topic_creation);
+	uint32_t created = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct kafka_metadata_response_topic *out = &resp.topics.items[i];
 		out->topic_authorized_operations = INT32_MIN;
@@ -86,6 +91,10 @@ void api_metadata(struct broker *b, struct kreq *r)
 		if (!t && may_create) {
 			if (!topics_name_valid(name.p, (size_t)name.len)) {
 				out->error_code = KAFKA_EC_INVALID_TOPIC_EXCEPTION;
+				continue;
+			}
+			if (created++ >= METADATA_CREATES_MAX) {
+				out->error_code = KAFKA_EC_LEADER_NOT_AVAILABLE;
 				continue;
 			}
 			int rc = topics_create(b->topics, name.p, (size_t)name.len, b->cfg->default_partitions, false, &t);

@@ -66,6 +66,8 @@ void api_offset_commit(struct broker *b, struct kreq *r)
 	}
 	if (n) {
 		int rc = offsets_commit(b->offsets, gview(q->group_id), in, n, port_wall_ms());
+		if (!rc)
+			broker_data_arrived(b, NULL); /* flush=always: the group commit of this loop turn covers it */
 		if (rc) {
 			log_error("offset commit for group %.*s: %s", q->group_id.len > 0 ? (int)q->group_id.len : 0,
 				  q->group_id.p ? q->group_id.p : "", err_str(rc));

@@ -118,9 +118,35 @@ static struct group *group_find(struct group_coord *gc, struct group_view id)
 	return NULL;
 }
 
+static void group_destroy(struct group *g)
+{
+	free(g->members);
+	free(g->pending);
+	free(g->id);
+	free(g->ptype);
+	free(g->pname);
+	free(g->leader);
+	free(g);
+}
+
+/* At the limit, an Empty group with nobody pending makes room (its committed offsets stay in the offsets
+ * table; only the in-memory group goes). */
+static bool evict_empty(struct group_coord *gc)
+{
+	for (uint32_t i = 0; i < gc->group_count; i++) {
+		struct group *g = gc->groups[i];
+		if (g->state == GROUP_EMPTY && g->member_count == 0 && g->pending_count == 0) {
+			group_destroy(g);
+			gc->groups[i] = gc->groups[--gc->group_count];
+			return true;
+		}
+	}
+	return false;
+}
+
 static struct group *group_create(struct group_coord *gc, struct group_view id)
 {
-	if (gc->group_count == gc->lim.groups_max)
+	if (gc->group_count == gc->lim.groups_max && !evict_empty(gc))
 		return NULL;
 	if (gc->group_count == gc->group_cap) {
 		uint32_t cap = gc->group_cap ? gc->group_cap * 2 : 16;
@@ -981,13 +1007,7 @@ void group_coord_free(struct group_coord *gc)
 			remove_member_at(gc, g, g->member_count - 1, GROUP_E_COORDINATOR_NOT_AVAILABLE);
 		while (g->pending_count)
 			pending_remove(g, g->pending_count - 1);
-		free(g->members);
-		free(g->pending);
-		free(g->id);
-		free(g->ptype);
-		free(g->pname);
-		free(g->leader);
-		free(g);
+		group_destroy(g);
 	}
 	free(gc->groups);
 	free(gc);

@@ -12,6 +12,7 @@
 
 _Static_assert(LOG_SEGMENT_BYTES_LIMIT <= INT32_MAX, "index positions are int32");
 _Static_assert(LOG_BATCH_BYTES_LIMIT < LOG_SEGMENT_BYTES_LIMIT, "a batch must fit a segment");
+_Static_assert(LOG_BATCH_BYTES_LIMIT <= LOG_MEM_SEGMENT_BYTES_MAX, "a batch must fit a memory segment");
 
 void log_config_default(struct log_config *cfg)
 {
@@ -147,6 +148,7 @@ static int roll(struct log *log, int64_t base_offset)
 		segment_free(log, seg);
 		goto fail;
 	}
+	log->stats.roll_count++;
 	return 0;
 fail_sync:
 	log->failed = rc;
@@ -193,8 +195,16 @@ int log_append(struct log *log, uint8_t *batch, size_t len, int32_t leader_epoch
 	if (rc)
 		return rc;
 	if (mode == LOG_APPEND_LEADER) {
+		/* A producer's batch numbers its records 0..n-1 (Kafka LogValidator), so the header's offset
+		 * span must match its record count: otherwise a client could burn offsets. */
+		if (h.record_count < 1 || h.last_offset_delta != h.record_count - 1)
+			return ERR_MALFORMED;
 		producer_state_check(&log->producers, &h, &info->producer);
 		if (info->producer.verdict != PRODUCER_APPEND) {
+			if (info->producer.verdict == PRODUCER_DUPLICATE)
+				log->stats.duplicate_count++;
+			else
+				log->stats.refused_count++;
 			info->base_offset = info->producer.duplicate_base_offset;
 			info->last_offset = info->producer.duplicate_last_offset;
 			info->max_timestamp = info->producer.duplicate_timestamp;
@@ -233,6 +243,8 @@ int log_append(struct log *log, uint8_t *batch, size_t len, int32_t leader_epoch
 		log_warn("producer state for id %lld: %s", (long long)h.producer_id, err_str(rc));
 	if (epoch_cache_assign(&log->epochs, h.leader_epoch, h.base_offset) == 1)
 		log_epochs_changed(log);
+	log->stats.append_count++;
+	log->stats.append_bytes += len;
 	info->appended = true;
 	info->base_offset = h.base_offset;
 	info->last_offset = batch_last_offset(&h);
@@ -257,11 +269,15 @@ int log_flush(struct log *log)
 		}
 		seg->synced_size = seg->size;
 	}
+	if (log->flushed_offset < log->end_offset)
+		log->stats.flush_count++;
 	log->flushed_offset = log->end_offset;
 	log->unflushed_bytes = 0;
 	log->last_flush_ms = log_now_ms(log);
 	return 0;
 }
+
+void log_get_stats(const struct log *log, struct log_stats *out) { *out = log->stats; }
 
 bool log_flush_due(const struct log *log)
 {

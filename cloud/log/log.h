@@ -27,6 +27,7 @@
 #define LOG_BATCH_BYTES_LIMIT ((size_t)64 << 20)
 #define LOG_INDEX_INTERVAL_MIN 64u
 #define LOG_PRODUCERS_LIMIT 1000000u
+#define LOG_MEM_SEGMENT_BYTES_MAX ((size_t)64 << 20) /* memory backend segments are allocated whole */
 
 enum log_flush_policy {
 	LOG_FLUSH_SYNC,     /* acks wait for an fsync; a group commit covers many appends (default) */
@@ -82,7 +83,9 @@ struct log_append_info {
 
 /* Append one whole batch of len bytes.  batch is modified in place (base offset and leader epoch are
  * stamped; neither is covered by its CRC) and is not kept: the bytes are copied into the log.
- * Checks: header, magic 2, length == len <= batch_bytes_max, CRC32C.  Errors: ERR_MALFORMED,
+ * Checks: header, magic 2, length == len <= batch_bytes_max, CRC32C; LEADER mode also requires
+ * record_count >= 1 and last_offset_delta == record_count - 1.  Records themselves are not parsed: the
+ * Kafka codec validates them before the append.  Errors: ERR_MALFORMED,
  * ERR_UNSUPPORTED, ERR_TOO_LARGE, ERR_CORRUPT (CRC), ERR_RANGE (replica offset below the log end),
  * ERR_IO/ERR_NOSPC (nothing appended, the log is as before), ERR_STATE (the log failed an fsync earlier and
  * must be reopened).  A producer-state refusal is not an error: 0 with info->appended == false. */
@@ -125,11 +128,29 @@ uint64_t log_size_bytes(const struct log *log);
 size_t log_segment_count(const struct log *log);
 
 struct log_time_lookup {
-	int64_t offset;    /* first offset whose timestamp >= the target (record level when uncompressed) */
-	int64_t timestamp; /* that record's timestamp (the batch max timestamp for compressed batches) */
+	int64_t offset;    /* first offset whose timestamp >= the target (record level; LZ4 is inflated) */
+	int64_t timestamp; /* that record's timestamp (the batch max timestamp when records can't be read) */
 };
 /* ListOffsets by timestamp: the earliest record with timestamp >= ts_ms.  ERR_NOT_FOUND when there is none. */
 int log_offset_for_time(struct log *log, int64_t ts_ms, struct log_time_lookup *out);
+
+/* Counters since open, for metrics. */
+struct log_stats {
+	uint64_t append_count, append_bytes; /* batches stored */
+	uint64_t duplicate_count;            /* producer retries answered with the original offsets */
+	uint64_t refused_count;              /* out-of-order or fenced producer batches */
+	uint64_t flush_count;                /* flushes that synced something (log_flush or a commit round) */
+	uint64_t roll_count;
+	uint64_t read_count, read_bytes;     /* log_read spans handed out */
+	uint64_t segments_deleted;           /* by retention, DeleteRecords, truncation or reset */
+	uint64_t recovered_bytes_cut;        /* bytes cut from torn or corrupt tails when opening */
+	uint64_t indexes_rebuilt;            /* segments whose index was rebuilt from the log when opening */
+};
+void log_get_stats(const struct log *log, struct log_stats *out);
+
+/* ListOffsets MAX_TIMESTAMP (-3, KIP-734): the first record carrying the largest timestamp in the log.
+ * ERR_NOT_FOUND when the log is empty. */
+int log_max_timestamp(struct log *log, struct log_time_lookup *out);
 
 /* ---- producer state ---- */
 
@@ -149,7 +170,8 @@ void log_epoch_end_offset(const struct log *log, int32_t epoch, int32_t *epoch_o
 /* ---- maintenance ---- */
 
 /* Apply retention (size, then age) to closed segments, and roll the active segment by age.  Advances the log
- * start offset; *deleted_count (may be NULL) counts removed segments. */
+ * start offset; *deleted_count (may be NULL) counts removed segments.  Also expires producers idle for
+ * producer_expiry_ms or whose batches are all below the log start.  Call it every few seconds. */
 int log_retention(struct log *log, size_t *deleted_count);
 /* DeleteRecords: move the log start offset up to offset (<= log end; the caller checks the high watermark),
  * deleting segments wholly below it.  Persisted (file backend). */

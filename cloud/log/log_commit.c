@@ -112,10 +112,12 @@ int log_commit_begin(struct log_commit *c, struct log_commit_job *job)
 	return 0;
 }
 
-int log_commit_sync(struct log_commit_job *job)
+int log_commit_sync(struct log_commit_job *job) { return log_commit_sync_part(job, 0, 1); }
+
+int log_commit_sync_part(struct log_commit_job *job, size_t part, size_t parts)
 {
 	int first = 0;
-	for (size_t i = 0; i < job->count; i++) {
+	for (size_t i = part; parts && i < job->count; i += parts) {
 		struct log_commit_item *it = &job->items[i];
 		it->rc = it->log->be->seg_sync(it->log, it->seg);
 		if (it->rc && !first)
@@ -147,6 +149,7 @@ int log_commit_end(struct log_commit *c, struct log_commit_job *job, size_t *flu
 		if (!last_of_log || log->failed || log->generation != it->generation)
 			continue;
 		if (it->end_offset > log->flushed_offset) {
+			log->stats.flush_count++;
 			log->flushed_offset = it->end_offset;
 			log->unflushed_bytes = 0;
 			log->last_flush_ms = log_now_ms(log);

@@ -59,6 +59,9 @@ int log_commit_run(struct log_commit *c, size_t *flushed);
 int log_commit_begin(struct log_commit *c, struct log_commit_job *job);
 /* The fdatasyncs; safe on a worker thread while the loop goes on.  Returns the first error. */
 int log_commit_sync(struct log_commit_job *job);
+/* Only items part, part + parts, part + 2 * parts, ...: so that `parts` threads overlap the syncs of
+ * different partitions.  Every part must have returned before log_commit_end. */
+int log_commit_sync_part(struct log_commit_job *job, size_t part, size_t parts);
 /* Publish: flushed offsets advance; a log whose sync failed enters its failed state (see log_flush).
  * Returns the first error; *flushed (may be NULL) counts logs covered.  Empties job. */
 int log_commit_end(struct log_commit *c, struct log_commit_job *job, size_t *flushed);

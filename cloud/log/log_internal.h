@@ -81,6 +81,7 @@ struct log {
 	bool commit_queued; /* in a log_commit dirty set */
 	unsigned commit_inflight; /* log_commit_job items that reference this log */
 	uint64_t generation;      /* bumped by every truncation: in-flight syncs must not publish past it */
+	struct log_stats stats;
 	char *dir;          /* file backend; owned */
 };
 

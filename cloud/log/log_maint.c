@@ -16,6 +16,7 @@ static void drop_oldest(struct log *log)
 	seg->removed = true;
 	log->be->seg_remove(log, seg);
 	segment_unref(log, seg);
+	log->stats.segments_deleted++;
 	if (log->segs[0]->base_offset > log->start_offset)
 		log->start_offset = log->segs[0]->base_offset;
 }
@@ -50,8 +51,8 @@ int log_retention(struct log *log, size_t *deleted_count)
 	}
 	if (deleted && epoch_cache_truncate_start(&log->epochs, log->start_offset))
 		log_epochs_changed(log);
-	if (deleted && log->cfg.producer_expiry_ms >= 0)
-		producer_state_expire(&log->producers, now, log->cfg.producer_expiry_ms, -1);
+	/* Forget idle producers, and those whose every batch is gone (Kafka does both). */
+	producer_state_expire(&log->producers, now, log->cfg.producer_expiry_ms, log->start_offset);
 	if (deleted_count)
 		*deleted_count = deleted;
 	return rc;
@@ -127,6 +128,7 @@ int log_reset(struct log *log, int64_t offset)
 	log->generation++;
 	while (log->seg_count) {
 		struct log_segment *seg = log->segs[--log->seg_count];
+		log->stats.segments_deleted++;
 		seg->removed = true;
 		log->be->seg_remove(log, seg);
 		segment_unref(log, seg);
@@ -165,6 +167,7 @@ int log_truncate(struct log *log, int64_t offset)
 	log->generation++;
 	while (log->seg_count > 1 && log_active(log)->base_offset > offset) {
 		struct log_segment *seg = log_active(log);
+		log->stats.segments_deleted++;
 		log->seg_count--;
 		log->size_bytes -= (uint64_t)seg->size;
 		seg->removed = true;

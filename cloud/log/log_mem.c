@@ -1,5 +1,6 @@
-/* Memory backend: each segment is one buffer of segment_bytes allocated up front (only touched pages become
- * resident), so pointers handed out by log_read stay valid while the segment lives.  Nothing is durable:
+/* Memory backend: each segment is one buffer of segment_bytes (at most LOG_MEM_SEGMENT_BYTES_MAX) allocated
+ * up front (only touched pages become resident), so pointers handed out by log_read stay valid while the
+ * segment lives.  Nothing is durable:
  * flushes and seals succeed at once, and there are no snapshots (producer state lives in the log). */
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,11 @@ int log_mem_open(const struct log_config *cfg, struct log **out)
 	struct log_segment *seg = NULL;
 	if (rc)
 		goto fail;
+	/* Each segment is one allocation of segment_bytes: keep them modest (rolls are free in memory). */
+	if (log->cfg.segment_bytes > LOG_MEM_SEGMENT_BYTES_MAX)
+		log->cfg.segment_bytes = LOG_MEM_SEGMENT_BYTES_MAX;
+	if (log->cfg.index_interval_bytes > log->cfg.segment_bytes)
+		log->cfg.index_interval_bytes = log->cfg.segment_bytes;
 	seg = segment_new(0);
 	rc = seg ? mem_create(log, seg) : ERR_NOMEM;
 	if (!rc)

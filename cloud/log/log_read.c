@@ -6,6 +6,10 @@
 #include "base/err.h"
 #include "base/rw.h"
 #include "cloud/log/log_internal.h"
+#include "kafka/batch.h"
+
+/* A compressed batch is inflated into at most this many times batch_bytes_max for a time lookup. */
+#define TIME_LOOKUP_INFLATE 8
 
 /* Index of the segment holding offset: the last with base_offset <= offset, moved past segments that end
  * at or before it (offset gaps between segments). */
@@ -82,6 +86,8 @@ int log_read(struct log *log, int64_t offset, size_t max_bytes, int64_t max_offs
 		return rc;
 	log->be->span(seg, first_pos, (size_t)(end_pos - first_pos), &out->span);
 	out->next_offset = next;
+	log->stats.read_count++;
+	log->stats.read_bytes += out->span.len;
 	seg->refs++;
 	out->hold = seg;
 	return 0;
@@ -106,41 +112,53 @@ int log_read_copy(struct log *log, const struct log_read *rd, uint8_t *dst)
 	return log->be->seg_read(log, seg, dst, rd->span.len, rd->span.file_pos);
 }
 
-/* Within an uncompressed batch, the first record whose timestamp >= ts (records: length varint, attributes,
- * timestamp delta varlong, offset delta varint, ...; Kafka protocol "Record").  Falls back to the batch's
- * base offset and max timestamp when the records are compressed, LogAppendTime, or do not parse. */
+/* Within the batch, the first record whose timestamp >= ts, decoding (and decompressing) its records with
+ * the Kafka codec.  Falls back to the batch's base offset and max timestamp for LogAppendTime batches
+ * (every record carries the batch time), codecs we cannot decompress, or records that do not parse. */
 static void refine_in_batch(struct log *log, const struct log_segment *seg, const struct batch_header *h,
 			    int64_t pos, int64_t ts, struct log_time_lookup *out)
 {
 	out->offset = h->base_offset;
 	out->timestamp = h->max_timestamp;
-	if (h->attributes & (BATCH_ATTR_COMPRESSION_MASK | BATCH_ATTR_LOG_APPEND_TIME))
+	if (h->attributes & BATCH_ATTR_LOG_APPEND_TIME)
 		return;
 	size_t len = batch_size(h);
-	uint8_t *buf = malloc(len);
-	if (!buf || log->be->seg_read(log, seg, buf, len, pos)) {
-		free(buf);
-		return;
-	}
-	struct rbuf r;
-	rbuf_init(&r, buf + BATCH_HEADER_SIZE, len - BATCH_HEADER_SIZE);
-	for (int32_t i = 0; i < h->record_count && rbuf_ok(&r); i++) {
-		int32_t rec_len = rbuf_varint(&r);
-		size_t start = r.pos;
-		(void)rbuf_u8(&r);
-		int64_t t = h->base_timestamp + rbuf_varlong(&r);
-		int32_t delta = rbuf_varint(&r);
-		if (!rbuf_ok(&r) || rec_len < 0 || (size_t)rec_len > r.len - start || delta < 0 ||
-		    delta > h->last_offset_delta)
-			break;
-		if (t >= ts) {
-			out->offset = h->base_offset + delta;
-			out->timestamp = t;
+	size_t cap = (h->attributes & BATCH_ATTR_COMPRESSION_MASK) ? TIME_LOOKUP_INFLATE * log->cfg.batch_bytes_max : 1;
+	if (cap > LOG_BATCH_BYTES_LIMIT)
+		cap = LOG_BATCH_BYTES_LIMIT;
+	uint8_t *buf = malloc(len), *plain = malloc(cap);
+	struct kafka_batch b;
+	const uint8_t *records;
+	size_t records_len;
+	if (!buf || !plain || log->be->seg_read(log, seg, buf, len, pos) ||
+	    kafka_batch_parse(buf, len, len, &b) != (int)len ||
+	    kafka_batch_records(&b, plain, cap, &records, &records_len))
+		goto out;
+	struct kafka_record_iter it;
+	struct kafka_record rec;
+	kafka_record_iter_init(&it, &b, records, records_len);
+	while (kafka_record_next(&it, &rec) == 1) {
+		if (rec.timestamp >= ts) {
+			out->offset = rec.offset;
+			out->timestamp = rec.timestamp;
 			break;
 		}
-		r.pos = start + (size_t)rec_len;
 	}
+out:
 	free(buf);
+	free(plain);
+}
+
+int log_max_timestamp(struct log *log, struct log_time_lookup *out)
+{
+	int64_t max = -1;
+	for (size_t i = 0; i < log->seg_count; i++)
+		if (log->segs[i]->next_offset > log->start_offset && log->segs[i]->max_timestamp > max)
+			max = log->segs[i]->max_timestamp;
+	if (max < 0)
+		return ERR_NOT_FOUND;
+	/* The earliest record at or after the maximum is a record carrying it. */
+	return log_offset_for_time(log, max, out);
 }
 
 int log_offset_for_time(struct log *log, int64_t ts_ms, struct log_time_lookup *out)

@@ -123,25 +123,25 @@ static int load_indexed(struct log *log, struct log_segment *seg, int64_t file_s
 	seg->bytes_since_index = (int64_t)log->cfg.index_interval_bytes; /* re-index the batch at last.pos */
 	int err;
 	scan_from(log, seg, last.pos, file_size, false, &err);
-	if (err || seg->size != file_size || seg->idx_count < idx_count || seg->idx[idx_count - 1].pos != last.pos)
+	if (err || seg->size != file_size || seg->idx_count < idx_count || seg->idx[idx_count - 1].pos != last.pos ||
+	    seg->idx[idx_count - 1].rel_offset != last.rel_offset)
 		return ERR_CORRUPT;
 	/* Batches past the last entry (appended after the index was written) make the files stale. */
 	seg->sealed = seg->idx_count == idx_count && seg->tidx_count == tidx_count;
 	return 0;
 }
 
-static int first_batch_ms(struct log *log, struct log_segment *seg)
+static void first_batch_ms(struct log *log, struct log_segment *seg)
 {
 	uint8_t head[BATCH_HEADER_SIZE];
 	struct batch_header h;
 	int64_t now = log_now_ms(log);
 	seg->first_append_ms = -1;
 	if (seg->size == 0)
-		return 0;
+		return;
 	if (!log->be->seg_read(log, seg, head, sizeof head, 0) &&
 	    !batch_header_decode(head, sizeof head, log->cfg.batch_bytes_max, &h))
 		seg->first_append_ms = h.max_timestamp >= 0 && h.max_timestamp <= now ? h.max_timestamp : now;
-	return 0;
 }
 
 /* Open one segment file and bring it to a consistent state.  *cut is set when it had to be truncated. */
@@ -167,6 +167,7 @@ static int recover_segment(struct log *log, struct log_segment *seg, bool trust_
 		return rc;
 	if (trust_index)
 		log_warn("%s: index missing or inconsistent; rebuilding", path);
+	log->stats.indexes_rebuilt++;
 	index_reset(seg);
 	seg->size = 0;
 	seg->next_offset = seg->base_offset;
@@ -179,6 +180,7 @@ static int recover_segment(struct log *log, struct log_segment *seg, bool trust_
 			 err_str(err ? err : ERR_TOO_LARGE), (long long)(st.st_size - good));
 		if (port_sys.ftruncate(seg->fd, (off_t)good) < 0)
 			return ERR_IO;
+		log->stats.recovered_bytes_cut += (uint64_t)(st.st_size - good);
 		*cut = true;
 	}
 	/* What recovery kept may only be in the page cache of the crashed run's kernel: make it durable. */
@@ -186,7 +188,8 @@ static int recover_segment(struct log *log, struct log_segment *seg, bool trust_
 		return rc;
 done:
 	seg->synced_size = seg->size;
-	return first_batch_ms(log, seg);
+	first_batch_ms(log, seg);
+	return 0;
 }
 
 static void discard_segment(struct log *log, struct log_segment *seg)

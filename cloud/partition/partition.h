@@ -49,7 +49,7 @@ struct partition {
 };
 
 struct topic_counters {
-	_Atomic int64_t *bytes_in, *records_in, *bytes_out, *records_out, *batches_rejected;
+	_Atomic int64_t *bytes_in, *records_in, *bytes_out, *records_out, *batches_rejected, *log_bytes;
 };
 
 struct topics;
@@ -121,6 +121,8 @@ int topics_flush(struct topics *t, size_t *flushed);
 /* Retention over every log. */
 void topics_retention(struct topics *t);
 uint64_t topics_total_bytes(const struct topics *t);
+/* Refresh the per-topic log size gauges (called from the broker's timer). */
+void topics_update_gauges(struct topics *t);
 /* The first partition whose log has failed (an fsync error), named in why; false when all are healthy. */
 bool topics_failed(const struct topics *t, char *why, size_t why_len);
 

@@ -48,7 +48,7 @@ static void counters_init(struct topics *t, struct topic *tp)
 {
 	static _Atomic int64_t sink;
 	if (!t->cfg.metrics) {
-		tp->ctr = (struct topic_counters){&sink, &sink, &sink, &sink, &sink};
+		tp->ctr = (struct topic_counters){&sink, &sink, &sink, &sink, &sink, &sink};
 		return;
 	}
 	char labels[METRIC_LABELS_MAX];
@@ -61,6 +61,7 @@ static void counters_init(struct topics *t, struct topic *tp)
 					      "records fetched (counted per batch served)");
 	tp->ctr.batches_rejected = metrics_counter(m, "ferry_cloud_topic_batches_rejected_total", labels,
 						   "batches refused (CRC, format, producer state)");
+	tp->ctr.log_bytes = metrics_gauge(m, "ferry_cloud_topic_log_bytes", labels, "bytes in the topic's partition logs");
 }
 
 static void topic_free(struct topics *t, struct topic *tp)
@@ -274,6 +275,7 @@ int topics_delete(struct topics *t, const char *name, size_t len)
 	char tname[TOPIC_NAME_MAX + 1];
 	snprintf(tname, sizeof tname, "%s", tp->name);
 	uint32_t n = tp->partition_count;
+	metric_set(tp->ctr.log_bytes, 0); /* the slot outlives the topic (a registry never forgets a series) */
 	topic_free(t, tp);
 	if (!t->cfg.memory)
 		for (uint32_t p = 0; p < n; p++) {
@@ -335,4 +337,14 @@ bool topics_failed(const struct topics *t, char *why, size_t why_len)
 			}
 		}
 	return false;
+}
+
+void topics_update_gauges(struct topics *t)
+{
+	for (size_t i = 0; i < t->count; i++) {
+		uint64_t n = 0;
+		for (uint32_t k = 0; k < t->v[i]->partition_count; k++)
+			n += log_size_bytes(t->v[i]->partitions[k].log);
+		metric_set(t->v[i]->ctr.log_bytes, (int64_t)n);
+	}
 }

@@ -20,6 +20,7 @@ struct conn {
 	TAILQ_HEAD(, kreq) queue;   /* requests in arrival order; answered ones leave from the head */
 	uint32_t inflight;
 	uint64_t id;
+	uint64_t opened_ms, active_ms; /* monotonic: accepted, last request read */
 	bool tls, read_paused, failed, closing, authenticated;
 	struct kreq *close_after;   /* close once this one's answer is written */
 	struct sasl_session sasl;

@@ -102,8 +102,8 @@ int kreq_respond(struct kreq *r, const void *response)
 
 void kreq_respond_frame(struct kreq *r, struct evbuffer *frame)
 {
-	if (!r->out)
-		r->out = evbuffer_new();
+	if (!r->out && (r->out = evbuffer_new()))
+		evbuffer_set_flags(r->out, EVBUFFER_FLAG_DRAINS_TO_FD); /* keep sendfile chains as they are */
 	if (r->out)
 		evbuffer_add_buffer(r->out, frame);
 	else if (r->conn)
@@ -260,6 +260,7 @@ static bool handle_frame(struct conn *c, struct kreq *r)
 		log_warn("kafka: closing %s: api %d v%d correlation %d: %s", c->peer, k, r->hdr.api_version,
 			 r->hdr.correlation_id, err_str(rc));
 		metric_add(ctr, 1);
+		r->done = true; /* nothing to answer: freed with the connection */
 		conn_fail(c);
 		return false;
 	}
@@ -267,6 +268,7 @@ static bool handle_frame(struct conn *c, struct kreq *r)
 	    k != KAFKA_API_SASL_AUTHENTICATE) {
 		log_warn("kafka: closing %s: %s before SASL authentication", c->peer, api_name(k));
 		metric_add(b->m.closed_auth, 1);
+		r->done = true;
 		conn_fail(c);
 		return false;
 	}
@@ -303,6 +305,7 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
 		}
 		if (evbuffer_get_length(in) < 4 + (size_t)size)
 			return; /* the size is within the limit; wait for the rest */
+		c->active_ms = port_now_ms();
 		struct kreq *r = request_new(c, (size_t)size);
 		if (!r) {
 			framing_error(c, b->m.closed_malformed, "out of memory for a request", size);
@@ -370,6 +373,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	c->srv = s;
 	c->id = ++conn_id_seq;
+	c->opened_ms = c->active_ms = port_now_ms();
 	c->tls = s->tls != NULL;
 	snprintf(c->peer, sizeof c->peer, "%s:%u", host, port);
 	snprintf(c->host, sizeof c->host, "/%s", host);
@@ -447,6 +451,25 @@ int server_new(struct server **out, struct broker *b, struct event_base *base, c
 }
 
 uint16_t server_port(const struct server *s) { return s->port; }
+
+void server_close_idle(struct server *s, uint64_t now_ms, uint64_t idle_ms, uint64_t auth_ms)
+{
+	if (!s)
+		return;
+	struct conn *c;
+	TAILQ_FOREACH(c, &s->conns, link) {
+		if (c->failed)
+			continue;
+		if (s->sasl && !c->authenticated && now_ms - c->opened_ms >= auth_ms) {
+			log_warn("kafka: closing %s: not authenticated within %llu ms", c->peer, (unsigned long long)auth_ms);
+			metric_add(s->broker->m.closed_auth, 1);
+			conn_fail(c);
+		} else if (idle_ms && c->inflight == 0 && now_ms - c->active_ms >= idle_ms) {
+			log_debug("kafka: closing %s: idle for %llu ms", c->peer, (unsigned long long)(now_ms - c->active_ms));
+			conn_fail(c);
+		}
+	}
+}
 uint32_t server_connection_count(const struct server *s) { return s->conn_count; }
 
 void server_free(struct server *s)

@@ -75,5 +75,8 @@ uint16_t server_port(const struct server *s);
 /* Stop listening and close every connection (parked requests become orphans). */
 void server_free(struct server *s);
 uint32_t server_connection_count(const struct server *s);
+/* Close connections idle past idle_ms (nothing in flight; 0: never) or unauthenticated past auth_ms on a SASL
+ * listener.  Called from the broker's timer. */
+void server_close_idle(struct server *s, uint64_t now_ms, uint64_t idle_ms, uint64_t auth_ms);
 
 #endif

@@ -91,69 +91,98 @@ void kafka_record_iter_init(struct kafka_record_iter *it, const struct kafka_bat
 	it->index = 0;
 }
 
-/* Zigzag varints, with the one-byte case inline: record fields are mostly small (base/rw.c does the rest). */
-static inline int32_t vint(struct rbuf *r)
-{
-	if (r->err == 0 && r->pos < r->len && r->p[r->pos] < 0x80)
-		return unzigzag32(r->p[r->pos++]);
-	return rbuf_varint(r);
-}
+/* Records are walked with a bare cursor rather than the sticky-error reader: this is the per-record hot path
+ * of every consumer and of the broker's validation.  Varints are bounded like base/rw.c's (at most 5 bytes
+ * for 32 bits, 10 for 64, no bits past the width). */
+struct cur {
+	const uint8_t *p, *end;
+};
 
-static inline int64_t vlong(struct rbuf *r)
+static inline bool c_uvar(struct cur *c, uint64_t *v, unsigned max_bytes, unsigned bits)
 {
-	if (r->err == 0 && r->pos < r->len && r->p[r->pos] < 0x80)
-		return unzigzag64(r->p[r->pos++]);
-	return rbuf_varlong(r);
-}
-
-/* A varint length: -1 for null, else at most what remains. */
-static int32_t var_len(struct rbuf *r, bool can_null)
-{
-	int32_t n = vint(r);
-	if (r->err)
-		return 0;
-	if (n < -1 || (n == -1 && !can_null) || (n > 0 && (size_t)n > rbuf_left(r))) {
-		rbuf_fail(r, ERR_MALFORMED);
-		return 0;
+	uint64_t x = 0;
+	for (unsigned i = 0; i < max_bytes; i++) {
+		if (c->p == c->end)
+			return false;
+		uint8_t b = *c->p++;
+		unsigned shift = 7 * i;
+		if (shift + 7 > bits && (b & 0x7f) >> (bits - shift))
+			return false; /* more bits than the type holds */
+		x |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*v = x;
+			return true;
+		}
 	}
-	return n;
+	return false;
 }
 
-static struct kafka_bytes var_bytes(struct rbuf *r, bool can_null)
+static inline bool c_varint(struct cur *c, int32_t *v)
 {
-	int32_t n = var_len(r, can_null);
-	const uint8_t *p = n > 0 ? rbuf_view(r, (size_t)n) : (const uint8_t *)"";
-	return (struct kafka_bytes){ n < 0 ? NULL : p, n };
+	if (c->p < c->end && *c->p < 0x80) { /* the common one-byte case */
+		*v = unzigzag32(*c->p++);
+		return true;
+	}
+	uint64_t x;
+	if (!c_uvar(c, &x, 5, 32))
+		return false;
+	*v = unzigzag32((uint32_t)x);
+	return true;
 }
 
-static void parse_header(struct rbuf *r, struct kafka_record_header *h)
+static inline bool c_varlong(struct cur *c, int64_t *v)
 {
-	struct kafka_bytes k = var_bytes(r, false); /* header keys are never null */
+	uint64_t x;
+	if (!c_uvar(c, &x, 10, 64))
+		return false;
+	*v = unzigzag64(x);
+	return true;
+}
+
+/* A varint length and its bytes: len -1 for null (when allowed), never past the end. */
+static inline bool c_bytes(struct cur *c, struct kafka_bytes *out, bool can_null)
+{
+	int32_t n;
+	if (!c_varint(c, &n) || n < -1 || (n == -1 && !can_null) || (n > 0 && n > c->end - c->p))
+		return false;
+	out->p = n < 0 ? NULL : n == 0 ? (const uint8_t *)"" : c->p;
+	out->len = n;
+	if (n > 0)
+		c->p += n;
+	return true;
+}
+
+static inline bool c_header(struct cur *c, struct kafka_record_header *h)
+{
+	struct kafka_bytes k;
+	if (!c_bytes(c, &k, false)) /* header keys are never null */
+		return false;
 	h->key = (struct kafka_str){ (const char *)k.p, k.len };
-	h->value = var_bytes(r, true);
+	return c_bytes(c, &h->value, true);
 }
 
-static int parse_record(struct rbuf *r, const struct kafka_batch *b, struct kafka_record *rec)
+/* One record, exactly the bytes of c (Kafka protocol guide, "Record"). */
+static int parse_record(struct cur *c, const struct kafka_batch *b, struct kafka_record *rec)
 {
-	rec->attributes = (int8_t)rbuf_u8(r);
-	int64_t ts_delta = vlong(r);
-	rec->offset_delta = vint(r);
-	rec->key = var_bytes(r, true);
-	rec->value = var_bytes(r, true);
-	rec->header_count = vint(r);
-	if (r->err)
+	int64_t ts_delta;
+	if (c->p == c->end)
 		return ERR_MALFORMED;
-	if (rec->header_count < 0 || (size_t)rec->header_count > rbuf_left(r) || rec->offset_delta < 0 ||
+	rec->attributes = (int8_t)*c->p++;
+	if (!c_varlong(c, &ts_delta) || !c_varint(c, &rec->offset_delta) || !c_bytes(c, &rec->key, true) ||
+	    !c_bytes(c, &rec->value, true) || !c_varint(c, &rec->header_count))
+		return ERR_MALFORMED;
+	if (rec->header_count < 0 || rec->header_count > c->end - c->p || rec->offset_delta < 0 ||
 	    rec->offset_delta > b->last_offset_delta)
 		return ERR_MALFORMED;
-	rec->headers = r->p + r->pos;
-	for (int32_t i = 0; i < rec->header_count && !r->err; i++) {
+	rec->headers = c->p;
+	for (int32_t i = 0; i < rec->header_count; i++) {
 		struct kafka_record_header h;
-		parse_header(r, &h);
+		if (!c_header(c, &h))
+			return ERR_MALFORMED;
 	}
-	if (r->err || rbuf_left(r))
+	if (c->p != c->end)
 		return ERR_MALFORMED; /* the record must end exactly where its length said */
-	rec->headers_len = (size_t)(r->p + r->pos - rec->headers);
+	rec->headers_len = (size_t)(c->p - rec->headers);
 	rec->timestamp = (int64_t)((uint64_t)b->base_timestamp + (uint64_t)ts_delta);
 	rec->offset = b->base_offset + rec->offset_delta;
 	rec->sequence = b->base_sequence < 0 ? -1 : (int32_t)((uint32_t)b->base_sequence + (uint32_t)rec->offset_delta);
@@ -162,16 +191,18 @@ static int parse_record(struct rbuf *r, const struct kafka_batch *b, struct kafk
 
 int kafka_record_next(struct kafka_record_iter *it, struct kafka_record *rec)
 {
+	struct cur c = { it->r.p + it->r.pos, it->r.p + it->r.len };
 	if (it->index == it->batch->record_count)
-		return rbuf_left(&it->r) ? ERR_MALFORMED : 0; /* trailing bytes after the last record */
-	int32_t n = vint(&it->r);
-	if (it->r.err || n <= 0 || (size_t)n > rbuf_left(&it->r))
+		return c.p == c.end ? 0 : ERR_MALFORMED; /* trailing bytes after the last record */
+	int32_t n;
+	if (!c_varint(&c, &n) || n <= 0 || n > c.end - c.p)
 		return ERR_MALFORMED;
-	struct rbuf one;
-	rbuf_init(&one, rbuf_view(&it->r, (size_t)n), (size_t)n);
+	struct cur one = { c.p, c.p + n };
 	int rc = parse_record(&one, it->batch, rec);
-	if (rc > 0)
+	if (rc > 0) {
+		it->r.pos = (size_t)(one.end - it->r.p);
 		it->index++;
+	}
 	return rc;
 }
 
@@ -185,7 +216,29 @@ int kafka_record_header_next(struct kafka_header_iter *it, struct kafka_record_h
 {
 	if (it->left <= 0)
 		return 0;
-	parse_header(&it->r, h);
+	struct cur c = { it->r.p + it->r.pos, it->r.p + it->r.len };
+	if (!c_header(&c, h))
+		return ERR_MALFORMED;
+	it->r.pos = (size_t)(c.p - it->r.p);
 	it->left--;
-	return it->r.err ? ERR_MALFORMED : 1;
+	return 1;
+}
+
+int kafka_batch_validate(const struct kafka_batch *b, uint8_t *out, size_t out_cap)
+{
+	const uint8_t *recs;
+	size_t len;
+	int rc = kafka_batch_records(b, out, out_cap, &recs, &len);
+	if (rc < 0)
+		return rc;
+	if (b->record_count == 0 || b->last_offset_delta != b->record_count - 1)
+		return ERR_KAFKA_INVALID_RECORD;
+	struct kafka_record_iter it;
+	struct kafka_record r;
+	kafka_record_iter_init(&it, b, recs, len);
+	int32_t expect = 0;
+	while ((rc = kafka_record_next(&it, &r)) == 1)
+		if (r.offset_delta != expect++)
+			return ERR_KAFKA_INVALID_RECORD; /* offsets within a batch are consecutive */
+	return rc == 0 ? 0 : rc;
 }

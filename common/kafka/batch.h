@@ -78,6 +78,12 @@ void kafka_batch_set_leader_epoch(uint8_t *batch, int32_t partition_leader_epoch
 int kafka_batch_records(const struct kafka_batch *b, uint8_t *out, size_t out_cap, const uint8_t **records,
 			size_t *records_len);
 
+/* What a broker checks before it appends a producer's batch (Kafka's LogValidator for magic 2): the records
+ * decompress within out_cap (lz4) and walk cleanly, their count is record_count (and not 0), their offset
+ * deltas run 0, 1, 2, ... and end at last_offset_delta.  0, or ERR_KAFKA_INVALID_RECORD (wire 87),
+ * ERR_MALFORMED (wire 2), ERR_TOO_LARGE, ERR_KAFKA_UNSUPPORTED_COMPRESSION (wire 76). */
+int kafka_batch_validate(const struct kafka_batch *b, uint8_t *out, size_t out_cap);
+
 struct kafka_record_header {
 	struct kafka_str key;     /* never null */
 	struct kafka_bytes value; /* len -1: null */
@@ -147,6 +153,9 @@ void kafka_batch_builder_init(struct kafka_batch_builder *bb, int compression, u
 int kafka_batch_append(struct kafka_batch_builder *bb, int64_t timestamp_ms, const void *key, int32_t key_len,
 		       const void *value, int32_t value_len, const struct kafka_record_header *headers,
 		       size_t header_count);
+/* Records appended so far, and their encoded bytes before compression (for batch.size / linger decisions). */
+static inline int32_t kafka_batch_builder_count(const struct kafka_batch_builder *bb) { return bb->count; }
+static inline size_t kafka_batch_builder_bytes(const struct kafka_batch_builder *bb) { return bb->rec.len; }
 /* Write the header, compress, checksum.  Returns the batch length in out, or ERR_TOO_LARGE (the compressed
  * form does not fit), ERR_STATE (no records). */
 int kafka_batch_finish(struct kafka_batch_builder *bb);
@@ -175,12 +184,12 @@ struct kafka_legacy_message {
 };
 
 /* Read the legacy message at buf: returns the bytes it spans, or ERR_AGAIN, ERR_CORRUPT (CRC32), ERR_MALFORMED,
- * ERR_KAFKA_UNSUPPORTED_COMPRESSION (a compressed wrapper other than lz4 in magic 1),
  * ERR_KAFKA_BAD_MAGIC.  A compressed wrapper is returned as such (attributes & 7 != 0): its value is an inner
  * message set to decompress with kafka_legacy_inner and read again with this function. */
 int kafka_legacy_next(const uint8_t *buf, size_t len, struct kafka_legacy_message *m);
-/* The inner message set of a compressed wrapper (lz4, magic 1 only; magic 0 lz4 used a broken frame header,
- * KAFKA-3160) into out; sets *inner_len. */
+/* The inner message set of an lz4 wrapper into out (bounded by out_cap); sets *inner_len.  gzip and snappy:
+ * ERR_KAFKA_UNSUPPORTED_COMPRESSION.  Inner offsets are relative in magic 1 (the wrapper carries the last
+ * absolute one) and absolute in magic 0: the caller maps them. */
 int kafka_legacy_inner(const struct kafka_legacy_message *wrapper, uint8_t *out, size_t out_cap, size_t *inner_len);
 
 #endif

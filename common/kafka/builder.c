@@ -1,6 +1,7 @@
 /* The record batch v2 builder the agent's uplink fills: records are appended already encoded (into the
  * output when uncompressed, into scratch when lz4), then one header, one lz4 frame and one CRC32C at the
  * end.  Never writes past a caller buffer; a record that does not fit leaves the batch finishable. */
+#include <assert.h>
 #include <string.h>
 
 #include "base/crc32c.h"
@@ -27,15 +28,29 @@ void kafka_batch_builder_init(struct kafka_batch_builder *bb, int compression, u
 		wbuf_init(&bb->rec, out + KAFKA_BATCH_HEADER_SIZE, out_cap - KAFKA_BATCH_HEADER_SIZE);
 }
 
-/* Zigzag varint sizes and writes with the one-byte case inline (-64..63): most record fields. */
-static inline size_t vsize(int64_t v) { return v >= -64 && v <= 63 ? 1 : varlong_size(v); }
+/* Zigzag varint sizes, with the one- and two-byte cases (-8192..8191, most record fields) inline. */
+static inline size_t vsize(int64_t v) { return v >= -64 && v <= 63 ? 1 : v >= -8192 && v <= 8191 ? 2 : varlong_size(v); }
 
-static inline void put_vint(struct wbuf *w, int64_t v)
+/* Raw writers: kafka_batch_append checks the room for the whole record once, then writes without checks. */
+static inline uint8_t *raw_vint(uint8_t *p, int64_t v)
 {
-	if (v >= -64 && v <= 63 && w->err == 0 && w->len < w->cap)
-		w->p[w->len++] = (uint8_t)zigzag64(v);
-	else
-		wbuf_varlong(w, v);
+	uint64_t z = zigzag64(v);
+	while (z >= 0x80) {
+		*p++ = (uint8_t)(z | 0x80);
+		z >>= 7;
+	}
+	*p++ = (uint8_t)z;
+	return p;
+}
+
+static inline uint8_t *raw_bytes(uint8_t *p, const void *src, int32_t len)
+{
+	p = raw_vint(p, len);
+	if (len > 0) {
+		memcpy(p, src, (size_t)len);
+		p += len;
+	}
+	return p;
 }
 
 static size_t bytes_size(int32_t len) { return vsize(len) + (len > 0 ? (size_t)len : 0); }
@@ -57,13 +72,6 @@ size_t kafka_record_size(int64_t timestamp_delta, int32_t offset_delta, int32_t 
 	return varint_size((int32_t)body) + body;
 }
 
-static void put_bytes(struct wbuf *w, const void *p, int32_t len)
-{
-	put_vint(w, len);
-	if (len > 0)
-		wbuf_bytes(w, p, (size_t)len);
-}
-
 int kafka_batch_append(struct kafka_batch_builder *bb, int64_t timestamp_ms, const void *key, int32_t key_len,
 		       const void *value, int32_t value_len, const struct kafka_record_header *headers,
 		       size_t header_count)
@@ -80,20 +88,20 @@ int kafka_batch_append(struct kafka_batch_builder *bb, int64_t timestamp_ms, con
 	size_t body = body_size(delta, bb->count, key_len, value_len, headers, header_count);
 	if (body > INT32_MAX || bb->rec.cap - bb->rec.len < varint_size((int32_t)body) + body)
 		return ERR_FULL;
-	struct wbuf *w = &bb->rec;
-	put_vint(w, (int64_t)body);
-	wbuf_u8(w, 0); /* record attributes: unused (Kafka protocol guide, "Record") */
-	put_vint(w, delta);
-	put_vint(w, bb->count);
-	put_bytes(w, key, key_len);
-	put_bytes(w, value, value_len);
-	put_vint(w, (int64_t)header_count);
+	uint8_t *start = bb->rec.p + bb->rec.len, *p = start;
+	p = raw_vint(p, (int64_t)body);
+	*p++ = 0; /* record attributes: unused (Kafka protocol guide, "Record") */
+	p = raw_vint(p, delta);
+	p = raw_vint(p, bb->count);
+	p = raw_bytes(p, key, key_len);
+	p = raw_bytes(p, value, value_len);
+	p = raw_vint(p, (int64_t)header_count);
 	for (size_t i = 0; i < header_count; i++) {
-		put_bytes(w, headers[i].key.p, headers[i].key.len);
-		put_bytes(w, headers[i].value.p, headers[i].value.len);
+		p = raw_bytes(p, headers[i].key.p, headers[i].key.len);
+		p = raw_bytes(p, headers[i].value.p, headers[i].value.len);
 	}
-	if (w->err)
-		return bb->err = w->err; /* cannot happen: room was checked */
+	assert((size_t)(p - start) == varint_size((int32_t)body) + body); /* the sizes above are the writes here */
+	bb->rec.len += (size_t)(p - start);
 	if (bb->count == 0 || timestamp_ms > bb->max_timestamp)
 		bb->max_timestamp = timestamp_ms;
 	bb->base_timestamp = base;

@@ -295,6 +295,8 @@ struct enc {
 	size_t cap, len;
 	int err;
 	int ver;
+	struct kafka_segment *segs; /* non-NULL: records bytes are referenced here, not copied */
+	size_t seg_max, seg_count;
 };
 
 static void put(struct enc *e, const void *src, size_t n)
@@ -368,9 +370,15 @@ static void enc_value(struct enc *e, const struct kafka_field *f, const uint8_t 
 		const void *p;
 		int32_t n;
 		view_get(at, &p, &n);
+		assert(n <= 0 || p); /* the caller's struct: a length without bytes is a programmer error */
 		enc_len(e, n, flex, f->type != KAFKA_T_STRING, can_null);
-		if (n > 0)
+		if (n > 0 && f->type == KAFKA_T_RECORDS && e->segs && e->p && !e->err) {
+			if (e->seg_count == e->seg_max)
+				return fail(e, ERR_FULL);
+			e->segs[e->seg_count++] = (struct kafka_segment){ e->len, p, (size_t)n };
+		} else if (n > 0) {
 			put(e, p, (size_t)n);
+		}
 		break;
 	}
 	case KAFKA_T_STRUCT: enc_struct(e, f->sub, at, flex); break;
@@ -388,6 +396,7 @@ static void enc_field(struct enc *e, const struct kafka_field *f, const uint8_t 
 	void *items;
 	int32_t n;
 	array_get(at, &items, &n);
+	assert(n <= 0 || items);
 	enc_len(e, n, flex, true, can_null);
 	size_t es = kafka_field_elem_size(f);
 	for (int32_t i = 0; i < n && !e->err; i++)
@@ -482,5 +491,14 @@ int kafka_msg_encode(const struct kafka_message *m, int16_t version, const void 
 {
 	struct enc e = { .p = buf, .cap = cap };
 	int rc = encode(m, version, msg, &e);
+	return rc < 0 ? rc : (int)e.len;
+}
+
+int kafka_msg_encode_split(const struct kafka_message *m, int16_t version, const void *msg, uint8_t *buf, size_t cap,
+			   struct kafka_segment *segs, size_t seg_max, size_t *seg_count)
+{
+	struct enc e = { .p = buf, .cap = cap, .segs = segs, .seg_max = seg_max };
+	int rc = encode(m, version, msg, &e);
+	*seg_count = e.seg_count;
 	return rc < 0 ? rc : (int)e.len;
 }

@@ -57,4 +57,16 @@ int kafka_msg_size(const struct kafka_message *m, int16_t version, const void *m
  * are not written; tagged fields are written when they differ from their default (KIP-482). */
 int kafka_msg_encode(const struct kafka_message *m, int16_t version, const void *msg, uint8_t *buf, size_t cap);
 
+/* Zero-copy encoding (a Fetch answer whose records go out by sendfile or from a segment buffer): as
+ * kafka_msg_encode, but the bytes of every non-empty records field are not copied; each becomes a segment
+ * {at, p, len}: its bytes belong at offset `at` of buf's content, in order.  Returns the bytes written to buf
+ * (records excluded); ERR_FULL when more than seg_max records fields are non-empty. */
+struct kafka_segment {
+	size_t at;
+	const uint8_t *p; /* the caller's records bytes, not owned */
+	size_t len;
+};
+int kafka_msg_encode_split(const struct kafka_message *m, int16_t version, const void *msg, uint8_t *buf, size_t cap,
+			   struct kafka_segment *segs, size_t seg_max, size_t *seg_count);
+
 #endif

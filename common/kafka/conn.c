@@ -17,13 +17,13 @@
 #include "net/tls.h"
 #include "port.h"
 
-enum state { ST_IDLE, ST_CONNECTING, ST_NEGOTIATING, ST_READY, ST_CLOSED };
+enum state { ST_IDLE, ST_CONNECTING, ST_NEGOTIATING, ST_AUTHENTICATING, ST_READY, ST_CLOSED };
 
 struct inflight {
 	int32_t correlation_id;
 	int16_t api_key, api_version;
 	uint64_t deadline_ns;
-	kafka_response_cb cb; /* NULL for our own ApiVersions */
+	kafka_response_cb cb; /* NULL for our own ApiVersions and SASL requests */
 	void *arg;
 };
 
@@ -41,6 +41,7 @@ struct kafka_conn {
 	char client_id[KAFKA_CLIENT_ID_MAX + 1];
 	int32_t client_id_len; /* -1: null */
 	char tls_hostname[256];
+	char sasl_mechanism[32], sasl_username[KAFKA_SASL_FIELD_MAX + 1], sasl_password[KAFKA_SASL_FIELD_MAX + 1];
 	uint32_t inflight_max, timeout_ms;
 	size_t frame_max, arena_size;
 	int32_t next_correlation_id;
@@ -54,6 +55,8 @@ struct kafka_conn {
 static void close_conn(struct kafka_conn *c, int err);
 static int send_api_versions(struct kafka_conn *c, int16_t version);
 static void on_timer(evutil_socket_t fd, short what, void *arg);
+static int ready(struct kafka_conn *c);
+static int start_sasl(struct kafka_conn *c);
 
 struct kafka_conn *kafka_conn_new(struct event_base *base, const struct kafka_conn_config *cfg,
 				  kafka_conn_event_cb cb, void *arg)
@@ -78,6 +81,11 @@ struct kafka_conn *kafka_conn_new(struct event_base *base, const struct kafka_co
 	}
 	if (cfg->tls_hostname)
 		snprintf(c->tls_hostname, sizeof c->tls_hostname, "%s", cfg->tls_hostname);
+	if (cfg->sasl_mechanism) {
+		snprintf(c->sasl_mechanism, sizeof c->sasl_mechanism, "%s", cfg->sasl_mechanism);
+		snprintf(c->sasl_username, sizeof c->sasl_username, "%s", cfg->sasl_username ? cfg->sasl_username : "");
+		snprintf(c->sasl_password, sizeof c->sasl_password, "%s", cfg->sasl_password ? cfg->sasl_password : "");
+	}
 	c->tls = cfg->tls;
 	if (c->tls)
 		net_tls_ref(c->tls);
@@ -102,6 +110,7 @@ static void destroy(struct kafka_conn *c)
 		event_free(c->timer);
 	if (c->tls)
 		net_tls_unref(c->tls);
+	memset(c->sasl_password, 0, sizeof c->sasl_password);
 	free(c->arena_mem);
 	free(c);
 }
@@ -249,6 +258,59 @@ static int send_api_versions(struct kafka_conn *c, int16_t version)
 	return enqueue(c, KAFKA_API_API_VERSIONS, version, &req, true, NULL, NULL);
 }
 
+static int ready(struct kafka_conn *c)
+{
+	c->state = ST_READY;
+	if (c->event_cb)
+		c->event_cb(c, KAFKA_CONN_READY, 0, c->event_arg);
+	return 0;
+}
+
+/* ---- SASL (KIP-43 handshake, KIP-152 authenticate frames) ------------------------------------------------ */
+
+/* SaslHandshake v1 then SaslAuthenticate: the v0 handshake's raw, unframed tokens are not supported. */
+static int start_sasl(struct kafka_conn *c)
+{
+	if (strcmp(c->sasl_mechanism, "PLAIN") != 0 || c->versions[KAFKA_API_SASL_HANDSHAKE] < 1 ||
+	    c->versions[KAFKA_API_SASL_AUTHENTICATE] < 0) {
+		log_warn("kafka: SASL %s: we speak PLAIN only, over SaslHandshake v1 + SaslAuthenticate", c->sasl_mechanism);
+		return ERR_AUTH;
+	}
+	c->state = ST_AUTHENTICATING;
+	struct kafka_sasl_handshake_request req = { { c->sasl_mechanism, (int32_t)strlen(c->sasl_mechanism) } };
+	return enqueue(c, KAFKA_API_SASL_HANDSHAKE, c->versions[KAFKA_API_SASL_HANDSHAKE], &req, true, NULL, NULL);
+}
+
+static int on_sasl_handshake(struct kafka_conn *c, const struct kafka_sasl_handshake_response *r)
+{
+	if (r->error_code) {
+		log_warn("kafka: SASL mechanism %s refused (error %d)", c->sasl_mechanism, r->error_code);
+		return ERR_AUTH;
+	}
+	/* PLAIN (RFC 4616): authzid NUL authcid NUL passwd; an empty authzid. */
+	uint8_t token[2 * KAFKA_SASL_FIELD_MAX + 2];
+	size_t ul = strlen(c->sasl_username), pl = strlen(c->sasl_password);
+	token[0] = 0;
+	memcpy(token + 1, c->sasl_username, ul);
+	token[1 + ul] = 0;
+	memcpy(token + 2 + ul, c->sasl_password, pl);
+	struct kafka_sasl_authenticate_request req = { { token, (int32_t)(2 + ul + pl) } };
+	int rc = enqueue(c, KAFKA_API_SASL_AUTHENTICATE, c->versions[KAFKA_API_SASL_AUTHENTICATE], &req, true, NULL,
+			 NULL);
+	memset(token, 0, sizeof token);
+	return rc;
+}
+
+static int on_sasl_authenticate(struct kafka_conn *c, const struct kafka_sasl_authenticate_response *r)
+{
+	if (r->error_code) {
+		log_warn("kafka: SASL authentication as %s failed (error %d: %.*s)", c->sasl_username, r->error_code,
+			 r->error_message.len > 0 ? r->error_message.len : 0, r->error_message.p ? r->error_message.p : "");
+		return ERR_AUTH;
+	}
+	return ready(c);
+}
+
 /* Highest common version per API (KIP-35); KIP-511 fallback when the peer refused our ApiVersions version. */
 static int on_api_versions(struct kafka_conn *c, int16_t version, const struct kafka_api_versions_response *r)
 {
@@ -269,10 +331,9 @@ static int on_api_versions(struct kafka_conn *c, int16_t version, const struct k
 			continue;
 		c->versions[v->api_key] = v->max_version < ours->max_version ? v->max_version : ours->max_version;
 	}
-	c->state = ST_READY;
-	if (c->event_cb)
-		c->event_cb(c, KAFKA_CONN_READY, 0, c->event_arg);
-	return 0;
+	if (c->sasl_mechanism[0])
+		return start_sasl(c);
+	return ready(c);
 }
 
 /* ---- reading -------------------------------------------------------------------------------------------- */
@@ -291,8 +352,15 @@ static int on_frame(struct kafka_conn *c, const uint8_t *frame, size_t len)
 	struct kafka_arena a;
 	kafka_arena_init(&a, c->arena_mem, c->arena_size);
 	int rc = kafka_response_decode(frame + 4, len - 4, f.api_key, f.api_version, &corr, &c->resp, &a);
-	if (!f.cb) /* our ApiVersions */
-		return rc < 0 ? rc : on_api_versions(c, f.api_version, &c->resp.api_versions);
+	if (!f.cb) { /* our own: ApiVersions, then SASL */
+		if (rc < 0)
+			return rc;
+		if (f.api_key == KAFKA_API_SASL_HANDSHAKE)
+			return on_sasl_handshake(c, &c->resp.sasl_handshake);
+		if (f.api_key == KAFKA_API_SASL_AUTHENTICATE)
+			return on_sasl_authenticate(c, &c->resp.sasl_authenticate);
+		return on_api_versions(c, f.api_version, &c->resp.api_versions);
+	}
 	f.cb(c, rc, f.api_key, f.api_version, rc < 0 ? NULL : &c->resp, f.arg);
 	return 0; /* a response we cannot decode fails that request, not the connection */
 }
@@ -302,7 +370,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 	struct kafka_conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	enter(c);
-	while (c->state == ST_READY || c->state == ST_NEGOTIATING) {
+	while (c->state == ST_READY || c->state == ST_NEGOTIATING || c->state == ST_AUTHENTICATING) {
 		uint8_t prefix[4];
 		size_t have = evbuffer_get_length(in);
 		if (evbuffer_copyout(in, prefix, sizeof prefix) < (ev_ssize_t)sizeof prefix)
@@ -322,7 +390,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 			break;
 		evbuffer_drain(in, 4 + body);
 		if (rc < 0) {
-			log_warn("kafka: %s; closing", err_name(rc));
+			log_warn("kafka: closing: %s", err_str(rc));
 			close_conn(c, rc);
 		}
 	}

@@ -3,7 +3,8 @@
  * highest version both sides speak, per API), request timeouts.  The agent's producer and the cloud's replica
  * fetcher sit on it; each owns its connections and its metadata cache (kafka/metadata.h).
  *
- * Life: kafka_conn_new -> kafka_conn_connect -> event KAFKA_CONN_READY (negotiated) -> kafka_conn_send ... ->
+ * Life: kafka_conn_new -> kafka_conn_connect -> event KAFKA_CONN_READY (negotiated, and authenticated when SASL
+ * is configured: SaslHandshake v1 + SaslAuthenticate, KIP-152) -> kafka_conn_send ... ->
  * KAFKA_CONN_CLOSED (peer close, I/O error, framing error, a request timeout: Kafka answers in order, so one
  * late answer ends the connection) -> kafka_conn_free.  Every pending request's callback runs exactly once:
  * with the response, or with the error that ended the connection.  kafka_conn_free may be called from any of
@@ -28,6 +29,7 @@ struct kafka_conn;
 #define KAFKA_CONN_FRAME_MAX_DEFAULT (64u << 20)
 #define KAFKA_CONN_ARENA_DEFAULT (1u << 20)
 #define KAFKA_CLIENT_ID_MAX 255
+#define KAFKA_SASL_FIELD_MAX 255 /* username, password */
 
 struct kafka_conn_config {
 	const char *client_id;         /* copied; NULL: none */
@@ -38,6 +40,9 @@ struct kafka_conn_config {
 	struct net_tls *tls;           /* NULL: plain TCP; else a client net_tls (referenced while in use) */
 	const char *tls_hostname;      /* SNI and certificate name check; copied */
 	struct evdns_base *dns;        /* NULL: numeric addresses only */
+	const char *sasl_mechanism;    /* NULL: no SASL; "PLAIN" (RFC 4616) is the one supported; copied */
+	const char *sasl_username;     /* copied; at most KAFKA_SASL_FIELD_MAX bytes */
+	const char *sasl_password;     /* copied; never logged */
 };
 
 enum kafka_conn_event {
@@ -45,7 +50,8 @@ enum kafka_conn_event {
 	KAFKA_CONN_CLOSED, /* err says why; no callback follows except those of requests failing now */
 };
 
-/* err: 0 or why the connection ended (ERR_CLOSED, ERR_IO, ERR_TIMEOUT, ERR_PROTOCOL, ...). */
+/* err: 0 or why the connection ended (ERR_CLOSED, ERR_IO, ERR_TIMEOUT, ERR_PROTOCOL, ERR_AUTH (SASL refused
+ * or not offered), ...). */
 typedef void (*kafka_conn_event_cb)(struct kafka_conn *c, enum kafka_conn_event ev, int err, void *arg);
 /* err 0: resp holds the decoded response (views into the connection's buffers: valid during the call only).
  * err < 0: resp is NULL (timeout, closed connection, undecodable response). */

@@ -1,6 +1,6 @@
 /* Legacy message sets, magic 0 and 1 (Kafka protocol guide, "Message Sets" before 0.11): read-only, for
  * Fetch answers from old data and old clients' Produce.  Each message is checked with CRC-32 (IEEE, not
- * Castagnoli).  Compressed wrappers are returned as such; only lz4 in magic 1 is unwrapped. */
+ * Castagnoli).  Compressed wrappers are returned as such; lz4 ones can be unwrapped, gzip and snappy cannot. */
 #include "kafka/batch.h"
 
 /* CRC-32 (IEEE 802.3, reflected 0xEDB88320), four bits at a time: legacy messages are rare and small. */
@@ -69,8 +69,10 @@ int kafka_legacy_inner(const struct kafka_legacy_message *wrapper, uint8_t *out,
 	int codec = wrapper->attributes & KAFKA_BATCH_COMPRESSION_MASK;
 	if (codec == KAFKA_COMPRESSION_NONE)
 		return ERR_INVAL;
-	if (codec != KAFKA_COMPRESSION_LZ4 || wrapper->magic != 1)
+	if (codec != KAFKA_COMPRESSION_LZ4)
 		return ERR_KAFKA_UNSUPPORTED_COMPRESSION;
+	/* Magic 0 lz4 frames carry a header checksum computed over the wrong bytes (KAFKA-3160); our frame reader
+	 * does not check header checksums (the message CRC covers the bytes), so both magics read alike. */
 	if (wrapper->value.len <= 0)
 		return ERR_MALFORMED;
 	return kafka_lz4_decompress(wrapper->value.p, (size_t)wrapper->value.len, out, out_cap, inner_len);

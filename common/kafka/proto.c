@@ -13,6 +13,7 @@ int16_t kafka_error_code_from_err(int err)
 	case ERR_KAFKA_UNSUPPORTED_COMPRESSION: return KAFKA_EC_UNSUPPORTED_COMPRESSION_TYPE;
 	case ERR_KAFKA_UNSUPPORTED_VERSION: return KAFKA_EC_UNSUPPORTED_VERSION;
 	case ERR_KAFKA_BAD_MAGIC: case ERR_MALFORMED: return KAFKA_EC_CORRUPT_MESSAGE;
+	case ERR_KAFKA_INVALID_RECORD: return KAFKA_EC_INVALID_RECORD;
 	case ERR_TOO_LARGE: return KAFKA_EC_MESSAGE_TOO_LARGE;
 	case ERR_TIMEOUT: return KAFKA_EC_REQUEST_TIMED_OUT;
 	default: return KAFKA_EC_UNKNOWN_SERVER_ERROR;
@@ -42,6 +43,8 @@ static bool flexible(int16_t api_key, int16_t api_version, enum kafka_msg_kind k
 
 int kafka_request_header_version(int16_t api_key, int16_t api_version)
 {
+	if (api_key == KAFKA_API_CONTROLLED_SHUTDOWN && api_version == 0)
+		return 0; /* RequestHeader.json: "Version 0 ... is only used by v0 of ControlledShutdownRequest" */
 	return flexible(api_key, api_version, KAFKA_REQUEST) ? 2 : 1;
 }
 
@@ -77,6 +80,10 @@ int kafka_request_header_decode(const uint8_t *buf, size_t len, struct kafka_req
 	h->api_key = rbuf_i16(&r);
 	h->api_version = rbuf_i16(&r);
 	h->correlation_id = rbuf_i32(&r);
+	h->client_id = (struct kafka_str){ NULL, -1 };
+	int version = kafka_request_header_version(h->api_key, h->api_version);
+	if (version == 0)
+		return finish(&r);
 	/* ClientId: int16 length even in header v2 (RequestHeader.json, flexibleVersions "none"). */
 	int16_t n = rbuf_i16(&r);
 	if (n < -1)
@@ -84,7 +91,7 @@ int kafka_request_header_decode(const uint8_t *buf, size_t len, struct kafka_req
 	const uint8_t *p = n > 0 ? rbuf_view(&r, (size_t)n) : (const uint8_t *)"";
 	h->client_id.p = n < 0 ? NULL : (const char *)p;
 	h->client_id.len = n;
-	if (kafka_request_header_version(h->api_key, h->api_version) >= 2)
+	if (version >= 2)
 		skip_tagged(&r);
 	return finish(&r);
 }
@@ -112,6 +119,8 @@ static void request_header_put(struct wbuf *w, const struct kafka_request_header
 	wbuf_u16(w, (uint16_t)h->api_key);
 	wbuf_u16(w, (uint16_t)h->api_version);
 	wbuf_u32(w, (uint32_t)h->correlation_id);
+	if (kafka_request_header_version(h->api_key, h->api_version) == 0)
+		return;
 	if (h->client_id.len > INT16_MAX || h->client_id.len < -1) {
 		w->err = ERR_TOO_LARGE;
 		return;
@@ -125,6 +134,8 @@ static void request_header_put(struct wbuf *w, const struct kafka_request_header
 
 static size_t request_header_size(const struct kafka_request_header *h)
 {
+	if (kafka_request_header_version(h->api_key, h->api_version) == 0)
+		return 8;
 	size_t n = 10 + (h->client_id.len > 0 ? (size_t)h->client_id.len : 0);
 	return n + (kafka_request_header_version(h->api_key, h->api_version) >= 2);
 }
@@ -169,6 +180,36 @@ int kafka_response_encode(int16_t api_key, int16_t api_version, int32_t correlat
 	if (kafka_response_header_version(api_key, api_version) >= 1)
 		wbuf_u8(&w, 0);
 	return frame_body(&w, prefix, m, api_version, body);
+}
+
+int kafka_response_encode_split(int16_t api_key, int16_t api_version, int32_t correlation_id, const void *body,
+				uint8_t *buf, size_t cap, struct kafka_segment *segs, size_t seg_max, size_t *seg_count)
+{
+	*seg_count = 0;
+	const struct kafka_message *m = kafka_message_find(api_key, KAFKA_RESPONSE);
+	if (!m)
+		return ERR_KAFKA_UNKNOWN_API;
+	struct wbuf w;
+	wbuf_init(&w, buf, cap);
+	uint8_t *prefix = wbuf_reserve(&w, KAFKA_FRAME_PREFIX);
+	wbuf_u32(&w, (uint32_t)correlation_id);
+	if (kafka_response_header_version(api_key, api_version) >= 1)
+		wbuf_u8(&w, 0);
+	if (w.err)
+		return w.err;
+	size_t head = w.len;
+	int n = kafka_msg_encode_split(m, api_version, body, buf + head, cap - head, segs, seg_max, seg_count);
+	if (n < 0)
+		return n;
+	size_t total = head + (size_t)n;
+	for (size_t i = 0; i < *seg_count; i++) {
+		segs[i].at += head;
+		total += segs[i].len;
+	}
+	if (total - KAFKA_FRAME_PREFIX > INT32_MAX)
+		return ERR_TOO_LARGE;
+	be32_put(prefix, (uint32_t)(total - KAFKA_FRAME_PREFIX));
+	return (int)(head + (size_t)n);
 }
 
 int kafka_request_size(const struct kafka_request_header *h, const void *body, size_t *size)

@@ -3,6 +3,8 @@
  * response body with a response header.  No I/O here: callers hand in bytes they have read.
  *
  * Header versions (RequestHeader.json, ResponseHeader.json; KIP-482, KIP-511):
+ *  - request header v0 (no client_id) for ControlledShutdown v0 only, an API we do not serve but whose header we
+ *    still read right;
  *  - request header v1 (api_key, api_version, correlation_id, client_id) for non-flexible API versions, v2
  *    (v1 + tagged fields) for flexible ones; client_id keeps its 2-byte length in v2 so an old broker can
  *    read any ApiVersions request;
@@ -19,6 +21,8 @@
 /* socket.request.max.bytes in Apache Kafka: the default ceiling on a frame. */
 #define KAFKA_FRAME_MAX_DEFAULT (100u * 1024u * 1024u)
 #define KAFKA_FRAME_PREFIX 4
+
+#define KAFKA_API_CONTROLLED_SHUTDOWN 7 /* not served; named for its v0 header */
 
 /* Error codes on the wire (org.apache.kafka.common.protocol.Errors); only those we send or act on. */
 enum kafka_error_code {
@@ -74,7 +78,7 @@ struct kafka_request_header {
  * when more bytes are needed, ERR_TOO_LARGE over frame_max (close the connection), ERR_MALFORMED when negative. */
 int kafka_frame_peek(const uint8_t *buf, size_t len, size_t frame_max, size_t *body_len);
 
-/* Header versions for an API version (see above).  Unknown APIs get request header v1. */
+/* Header versions for an API version (see above).  Other unknown APIs get request header v1. */
 int kafka_request_header_version(int16_t api_key, int16_t api_version);
 int kafka_response_header_version(int16_t api_key, int16_t api_version);
 
@@ -91,6 +95,12 @@ int kafka_request_encode(const struct kafka_request_header *h, const void *body,
 /* Encode a whole response frame; returns its length. */
 int kafka_response_encode(int16_t api_key, int16_t api_version, int32_t correlation_id, const void *body,
 			  uint8_t *buf, size_t cap);
+/* A response frame with its records fields left out as segments (kafka_msg_encode_split), for zero-copy
+ * Fetch: buf gets the size prefix (counting the records), the header and the rest of the body; segment
+ * offsets are relative to buf.  Send buf[0..seg0.at), seg0, buf[seg0.at..seg1.at), seg1, ..., then the rest
+ * of buf.  Returns the bytes in buf. */
+int kafka_response_encode_split(int16_t api_key, int16_t api_version, int32_t correlation_id, const void *body,
+				uint8_t *buf, size_t cap, struct kafka_segment *segs, size_t seg_max, size_t *seg_count);
 /* Size of the frame kafka_request_encode / kafka_response_encode would write. */
 int kafka_request_size(const struct kafka_request_header *h, const void *body, size_t *size);
 int kafka_response_size(int16_t api_key, int16_t api_version, const void *body, size_t *size);

@@ -60,10 +60,23 @@ int mqtt_frame(const uint8_t *buf, size_t len, uint8_t version, uint32_t packet_
 	return (int)hdr->header_len;
 }
 
+/* True when the 8 bytes at p are all ASCII and none is NUL: the common case, checked a word at a time. */
+static bool ascii8(const uint8_t *p)
+{
+	uint64_t x;
+	memcpy(&x, p, 8);
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+	return ((x | ((x - ones) & ~x)) & highs) == 0; /* no high bit, and no byte that was zero */
+}
+
 int mqtt_utf8_check(const uint8_t *p, size_t len)
 {
 	size_t i = 0;
 	while (i < len) {
+		if (len - i >= 8 && ascii8(p + i)) {
+			i += 8;
+			continue;
+		}
 		uint8_t c = p[i];
 		if (c >= 0x01 && c < 0x80) {
 			i++;

@@ -15,6 +15,7 @@
 #include <mbedtls/oid.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/ssl.h>
+#include <mbedtls/ssl_ticket.h>
 #include <mbedtls/x509_crt.h>
 
 #include "base/err.h"
@@ -35,6 +36,13 @@ struct net_tls {
 	mbedtls_ctr_drbg_context drbg;
 	mbedtls_x509_crt cert, ca;
 	mbedtls_pk_context key;
+	mbedtls_ssl_ticket_context tickets; /* server: RFC 5077 tickets, key rotated by mbedtls */
+	/* client: the last session, offered again to the same host name (one slot: a client config usually
+	 * serves one cluster, and a ticket another broker does not know only costs a full handshake) */
+	mbedtls_ssl_session session;
+	bool have_session;
+	char session_host[NET_TLS_NAME_MAX];
+	struct net_tls_stats stats;
 };
 
 struct conn {
@@ -43,7 +51,10 @@ struct conn {
 	struct bufferevent *bev;   /* the filter the caller holds */
 	struct bufferevent *under; /* the socket */
 	struct event *kick;        /* deferred push after the handshake or a resume */
+	bool offered_session;
+	char host[NET_TLS_NAME_MAX];
 	bool established, failed, closed;
+	bool kick_pending; /* the kick holds a reference on bev until it runs */
 };
 
 static int entropy(void *ctx, unsigned char *out, size_t len)
@@ -101,6 +112,8 @@ int net_tls_new(struct net_tls **out, enum net_tls_role role, const struct net_t
 	mbedtls_x509_crt_init(&t->cert);
 	mbedtls_x509_crt_init(&t->ca);
 	mbedtls_pk_init(&t->key);
+	mbedtls_ssl_ticket_init(&t->tickets);
+	mbedtls_ssl_session_init(&t->session);
 	int rc = mbedtls_ctr_drbg_seed(&t->drbg, entropy, NULL, pers, sizeof pers - 1);
 	if (rc) {
 		say(err, err_len, "ctr_drbg_seed", NULL, rc);
@@ -117,6 +130,11 @@ int net_tls_new(struct net_tls **out, enum net_tls_role role, const struct net_t
 	mbedtls_ssl_conf_rng(&t->conf, mbedtls_ctr_drbg_random, &t->drbg);
 	mbedtls_ssl_conf_min_version(&t->conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
 	mbedtls_ssl_conf_renegotiation(&t->conf, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
+	/* X25519 first for the key exchange: several times cheaper than P-256 in mbedtls, which matters on a
+	 * gateway's CPU; P-256/P-384 stay for peers without it. */
+	static const mbedtls_ecp_group_id curves[] = {MBEDTLS_ECP_DP_CURVE25519, MBEDTLS_ECP_DP_SECP256R1,
+						      MBEDTLS_ECP_DP_SECP384R1, MBEDTLS_ECP_DP_NONE};
+	mbedtls_ssl_conf_curves(&t->conf, curves);
 	/* OPTIONAL lets the handshake finish so we can tell "no certificate" from "a bad one" (handshake_done). */
 	mbedtls_ssl_conf_authmode(&t->conf, cfg->verify == NET_TLS_VERIFY_NONE ? MBEDTLS_SSL_VERIFY_NONE
 					    : role == NET_TLS_CLIENT || cfg->verify == NET_TLS_VERIFY_REQUIRED
@@ -124,6 +142,18 @@ int net_tls_new(struct net_tls **out, enum net_tls_role role, const struct net_t
 						: MBEDTLS_SSL_VERIFY_OPTIONAL);
 	if ((rc = load_files(t, cfg, err, err_len)) != 0)
 		goto fail;
+	if (role == NET_TLS_SERVER) {
+		/* resumption makes a reconnect cost a few symmetric operations instead of ECDHE + ECDSA */
+		rc = mbedtls_ssl_ticket_setup(&t->tickets, mbedtls_ctr_drbg_random, &t->drbg, MBEDTLS_CIPHER_AES_256_GCM,
+					      NET_TLS_TICKET_LIFETIME_S);
+		if (rc) {
+			say(err, err_len, "ssl_ticket_setup", NULL, rc);
+			rc = ERR_CONFIG;
+			goto fail;
+		}
+		mbedtls_ssl_conf_session_tickets_cb(&t->conf, mbedtls_ssl_ticket_write, mbedtls_ssl_ticket_parse,
+						    &t->tickets);
+	}
 	*out = t;
 	return 0;
 fail:
@@ -132,6 +162,8 @@ fail:
 }
 
 void net_tls_ref(struct net_tls *t) { t->refs++; }
+
+void net_tls_get_stats(const struct net_tls *t, struct net_tls_stats *out) { *out = t->stats; }
 
 void net_tls_unref(struct net_tls *t)
 {
@@ -142,6 +174,8 @@ void net_tls_unref(struct net_tls *t)
 	mbedtls_x509_crt_free(&t->cert);
 	mbedtls_x509_crt_free(&t->ca);
 	mbedtls_pk_free(&t->key);
+	mbedtls_ssl_ticket_free(&t->tickets);
+	mbedtls_ssl_session_free(&t->session);
 	free(t);
 }
 
@@ -175,6 +209,23 @@ static void fail_conn(struct conn *c, const char *what, int rc)
 	bufferevent_trigger_event(c->bev, BEV_EVENT_ERROR | BEV_EVENT_READING, BEV_TRIG_DEFER_CALLBACKS);
 }
 
+/* Client: keep the session for the next connection to this host, and count resumptions (a resumed session
+ * carries the master secret of the one we offered). */
+static void remember_session(struct conn *c)
+{
+	struct net_tls *t = c->tls;
+	t->stats.handshakes++;
+	if (t->role != NET_TLS_CLIENT) {
+		return;
+	}
+	if (c->offered_session && memcmp(c->ssl.session->master, t->session.master, sizeof t->session.master) == 0)
+		t->stats.resumed++;
+	mbedtls_ssl_session_free(&t->session);
+	mbedtls_ssl_session_init(&t->session);
+	t->have_session = mbedtls_ssl_get_session(&c->ssl, &t->session) == 0;
+	snprintf(t->session_host, sizeof t->session_host, "%s", c->host);
+}
+
 static bool handshake_done(struct conn *c)
 {
 	const mbedtls_x509_crt *peer = mbedtls_ssl_get_peer_cert(&c->ssl);
@@ -190,10 +241,15 @@ static bool handshake_done(struct conn *c)
 		return false;
 	}
 	c->established = true;
+	remember_session(c);
 	bufferevent_trigger_event(c->bev, BEV_EVENT_CONNECTED, BEV_TRIG_DEFER_CALLBACKS);
 	/* Plaintext queued during the handshake, and records that came with the last flight, move on the next
-	 * loop turn: nothing else would push them. */
-	event_active(c->kick, EV_TIMEOUT, 0);
+	 * loop turn: nothing else would push them.  The reference keeps bev alive if its owner frees it first. */
+	if (!c->kick_pending) {
+		c->kick_pending = true;
+		bufferevent_incref(c->bev);
+		event_active(c->kick, EV_TIMEOUT, 0);
+	}
 	return true;
 }
 
@@ -255,10 +311,12 @@ static void kick(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 	(void)fd, (void)what;
-	if (c->failed || !c->established)
-		return;
-	bufferevent_flush(c->bev, EV_WRITE, BEV_NORMAL);
-	push_read(c);
+	c->kick_pending = false;
+	if (!c->failed && c->established) {
+		bufferevent_flush(c->bev, EV_WRITE, BEV_NORMAL);
+		push_read(c);
+	}
+	bufferevent_decref(c->bev); /* may free bev and, through conn_free, c: touch nothing after */
 }
 
 /* ---- the filter ---- */
@@ -358,6 +416,9 @@ struct bufferevent *net_tls_wrap(struct net_tls *t, struct event_base *base, str
 		goto fail;
 	if (t->role == NET_TLS_CLIENT && hostname && mbedtls_ssl_set_hostname(&c->ssl, hostname) != 0)
 		goto fail;
+	snprintf(c->host, sizeof c->host, "%s", hostname ? hostname : "");
+	if (t->role == NET_TLS_CLIENT && t->have_session && strcmp(t->session_host, c->host) == 0)
+		c->offered_session = mbedtls_ssl_set_session(&c->ssl, &t->session) == 0;
 	mbedtls_ssl_set_bio(&c->ssl, c, bio_send, bio_recv, NULL);
 	c->tls = t;
 	net_tls_ref(t);

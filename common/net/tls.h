@@ -8,7 +8,8 @@
  * A handshake or record failure raises BEV_EVENT_ERROR; a peer close_notify raises BEV_EVENT_EOF.  Every
  * callback to the caller is deferred, so the caller may free the bufferevent from any of its callbacks.
  *
- * Only TLS 1.2 (mbedtls 2.28 LTS); renegotiation is off.  A struct net_tls is for one event-loop thread (its
+ * Only TLS 1.2 (mbedtls 2.28 LTS); renegotiation is off.  Servers issue session tickets; a client offers its
+ * last session again to the same host name, so a reconnect skips the public-key work.  A struct net_tls is for one event-loop thread (its
  * DRBG is not locked); it is reference counted so a reloaded certificate can replace it while connections
  * made with the old one live on.  Entropy comes from port_random().  Never logs key material. */
 #ifndef FERRY_NET_TLS_H
@@ -24,6 +25,7 @@ struct event_base;
 
 #define NET_TLS_PATH_MAX 1024
 #define NET_TLS_NAME_MAX 256 /* peer identity (CN or SAN) and expected host name, bytes with the NUL */
+#define NET_TLS_TICKET_LIFETIME_S 86400 /* server session tickets (RFC 5077) */
 
 enum net_tls_role { NET_TLS_SERVER, NET_TLS_CLIENT };
 
@@ -50,6 +52,12 @@ int net_tls_new(struct net_tls **out, enum net_tls_role role, const struct net_t
 void net_tls_ref(struct net_tls *t);
 /* Drop a reference; connections hold their own, so this is safe with connections open. */
 void net_tls_unref(struct net_tls *t);
+
+struct net_tls_stats {
+	uint64_t handshakes; /* completed */
+	uint64_t resumed;    /* client: of those, resumed from the session we offered */
+};
+void net_tls_get_stats(const struct net_tls *t, struct net_tls_stats *out);
 
 /* Put TLS over underlying (a socket bufferevent, connected or connecting).  Takes ownership of underlying
  * in every case: freeing the returned bufferevent frees it (and closes its socket if it was created with

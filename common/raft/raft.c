@@ -95,6 +95,7 @@ void become_follower(struct raft *r, uint64_t term, uint32_t leader)
 	}
 	r->role = RAFT_FOLLOWER;
 	r->leader = leader;
+	r->prevote_rejected = false;
 	reset_election_timer(r);
 }
 
@@ -181,13 +182,27 @@ static void handle_vote(struct raft *r, const struct raft_msg *m)
 	/* Raft §5.2 one vote per term; a pre-vote for a later term promises nothing. */
 	bool can_vote = r->vote == m->from || (r->vote == 0 && r->leader == 0) || (pre && m->term > r->term);
 	bool grant = can_vote && log_up_to_date(r, m->index, m->log_term);
+	/* Our addition (not in the thesis): two pre-candidates at once would both pass and then split the real
+	 * vote.  A pre-candidate backs a rival only if the rival's log is ahead, or level and its id higher, so
+	 * a simultaneous pre-election yields one candidate.  Pre-vote only gates liveness; safety is untouched. */
+	if (grant && pre && r->role == RAFT_PRECANDIDATE) {
+		uint64_t last = raft_last_index(r), last_term = raft_term_at(r, last);
+		bool level = m->log_term == last_term && m->index == last;
+		grant = !level || m->from > r->cfg.id;
+	}
 	struct raft_msg resp = {.type = pre ? RAFT_MSG_PREVOTE_RESP : RAFT_MSG_VOTE_RESP, .to = m->from,
 	                        .flags = grant ? 0 : RAFT_FLAG_REJECT};
 	if (grant && pre)
 		resp.term = m->term;
-	if (grant && !pre) {
+	if (grant && !pre)
 		r->vote = m->from;
+	if (grant) {
+		/* Having backed a (pre-)candidate, give it its election before starting ours; a pre-candidate
+		 * that backs a rival withdraws, so two simultaneous pre-elections cannot both pass and split. */
+		if (r->role == RAFT_PRECANDIDATE)
+			become_follower(r, r->term, 0);
 		r->election_elapsed = 0;
+		r->leader = 0; /* we just agreed the leader is gone: its lease must not block the real vote */
 	}
 	send_msg(r, &resp);
 }
@@ -200,6 +215,12 @@ static void handle_vote_resp(struct raft *r, const struct raft_msg *m)
 	bool granted = !(m->flags & RAFT_FLAG_REJECT);
 	if (pre && granted && m->term != r->term + 1)
 		return;
+	if (pre && !granted && !r->prevote_rejected) {
+		/* Refused inside a follower's leader lease, which ends within about a tick of our own timeout:
+		 * ask again shortly, once, rather than after a whole new election timeout. */
+		r->prevote_rejected = true;
+		r->election_timeout = r->election_elapsed + 2;
+	}
 	count_vote(r, m->from, granted);
 	if (r->grant_count >= quorum(r)) {
 		if (pre)
@@ -217,8 +238,14 @@ static bool step_term(struct raft *r, const struct raft_msg *m)
 	bool vote_req = m->type == RAFT_MSG_VOTE || m->type == RAFT_MSG_PREVOTE;
 	if (m->term > r->term) {
 		bool in_lease = r->cfg.check_quorum && r->leader != 0 && r->election_elapsed < r->cfg.election_ticks;
-		if (vote_req && in_lease && !(m->flags & RAFT_FLAG_FORCE))
+		if (vote_req && in_lease && !(m->flags & RAFT_FLAG_FORCE)) {
+			if (m->type == RAFT_MSG_PREVOTE) {
+				/* Say no (at our term, which changes nothing there) so the pre-candidate retries soon. */
+				struct raft_msg resp = {.type = RAFT_MSG_PREVOTE_RESP, .to = m->from, .flags = RAFT_FLAG_REJECT};
+				send_msg(r, &resp);
+			}
 			return false;
+		}
 		if (m->type == RAFT_MSG_PREVOTE || (m->type == RAFT_MSG_PREVOTE_RESP && !(m->flags & RAFT_FLAG_REJECT)))
 			return true;
 		bool from_leader = m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_HEARTBEAT ||
@@ -232,8 +259,11 @@ static bool step_term(struct raft *r, const struct raft_msg *m)
 			/* Tell a deposed leader about the new term, or it never steps down. */
 			struct raft_msg resp = {.type = RAFT_MSG_APPEND_RESP, .to = m->from, .flags = RAFT_FLAG_REJECT};
 			send_msg(r, &resp);
-		} else if (m->type == RAFT_MSG_PREVOTE) {
-			struct raft_msg resp = {.type = RAFT_MSG_PREVOTE_RESP, .to = m->from, .flags = RAFT_FLAG_REJECT};
+		} else if (m->type == RAFT_MSG_PREVOTE || m->type == RAFT_MSG_VOTE) {
+			/* Raft §5.1: answer with our term, so a candidate that fell behind in terms catches up; without
+			 * it a voter stuck at an old configuration can out-count the candidate forever. */
+			struct raft_msg resp = {.type = m->type == RAFT_MSG_VOTE ? RAFT_MSG_VOTE_RESP : RAFT_MSG_PREVOTE_RESP,
+			                        .to = m->from, .flags = RAFT_FLAG_REJECT};
 			send_msg(r, &resp);
 		}
 		return false;
@@ -364,14 +394,17 @@ void raft_free(struct raft *r)
 
 bool raft_has_ready(const struct raft *r)
 {
-	return r->snap_unsaved || r->log.stable < raft_last_index(r) || r->hs_saved.term != r->term ||
-	       r->hs_saved.vote != r->vote || r->hs_saved.commit != r->commit || r->out_count ||
+	return r->bcast_pending || r->snap_unsaved || r->log.stable < raft_last_index(r) ||
+	       r->hs_saved.term != r->term || r->hs_saved.vote != r->vote || r->hs_saved.commit != r->commit || r->out_count ||
 	       r->applied < r->commit || r->reads_out_count;
 }
 
 void raft_ready(struct raft *r, struct raft_ready *rd)
 {
 	*rd = (struct raft_ready){0};
+	if (r->bcast_pending && r->role == RAFT_LEADER)
+		leader_broadcast_append(r); /* proposals since the last ready travel together */
+	r->bcast_pending = false;
 	if (r->snap_unsaved) {
 		rd->snap_present = true;
 		rd->snap_install = r->snap_install;

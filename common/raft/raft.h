@@ -140,12 +140,14 @@ struct raft {
 	uint64_t rng;
 	uint32_t votes_granted[RAFT_NODES_MAX], votes_rejected[RAFT_NODES_MAX];
 	unsigned grant_count, reject_count;
+	bool prevote_rejected;     /* a pre-election was refused once since we last had a leader: retry soon */
 
 	struct raft_progress *prs; /* leader only; one per member but self */
 	unsigned pr_count;
 	uint64_t term_start;       /* leader: index of its first entry in this term */
 	uint32_t transferee;
 	unsigned transfer_elapsed;
+	bool bcast_pending;        /* proposals not yet sent: raft_ready() batches them */
 
 	/* follower: snapshot being received in chunks */
 	struct dbuf snap_rx;

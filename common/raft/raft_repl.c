@@ -367,7 +367,7 @@ int raft_propose(struct raft *r, const void *data, size_t len, uint64_t *index)
 		return rc;
 	if (index)
 		*index = raft_last_index(r);
-	leader_broadcast_append(r);
+	r->bcast_pending = true;
 	return 0;
 }
 

@@ -50,8 +50,11 @@ void raft_mem_fail_sync(struct raft_mem *m, bool fail);
 /* File storage in directory dir (created if missing).  Layout: `hardstate`, `snapshot`, and log segments
  * `log-<first index, 20 digits>` of records [u32 len][u32 crc32c][u64 index][u64 term][u8 type][data].
  * load() truncates a torn tail of the last segment; a bad record anywhere else is ERR_CORRUPT. */
-#define RAFT_FILE_SEGMENT_BYTES (8u << 20)
+#define RAFT_FILE_SEGMENT_BYTES (8u << 20)      /* a segment is closed once it holds this much */
+#define RAFT_FILE_SEGMENT_BYTES_MAX (64u << 20)
 #define RAFT_FILE_SEGMENTS_MAX 4096
 int raft_file_open(const char *dir, struct raft_storage **out);
+/* The same with another segment size (tests use small ones to exercise rolling). */
+int raft_file_open_opts(const char *dir, size_t segment_bytes, struct raft_storage **out);
 
 #endif

@@ -1,5 +1,7 @@
 /* File storage for Raft: a directory holding
- *   hardstate        [magic "FRHS"][u8 version][u64 term][u32 vote][u64 commit][u32 crc32c]
+ *   hardstate        two 64-byte slots, written in turn in place (one fdatasync, no rename), each
+ *                    [magic "FRHS"][u8 version][u64 seq][u64 term][u32 vote][u64 commit][u32 crc32c];
+ *                    the valid slot with the higher seq wins, so a torn write falls back to the previous one
  *   snapshot         [magic "FRSN"][u8 version][u64 index][u64 term][conf][u32 len][data][u32 crc32c]
  *   log-<20 digits>  segments named by their first index: [magic "FRLG"][u8 version][u64 first][u32 crc32c]
  *                    then records [u32 len][u32 crc32c of payload][payload: u64 index, u64 term, u8 type, data]
@@ -29,7 +31,8 @@
 #define REC_HEADER_SIZE 8
 #define REC_FIXED_SIZE 17
 #define REC_SIZE_MAX (REC_FIXED_SIZE + (size_t)RAFT_ENTRY_DATA_MAX)
-#define HS_SIZE 29
+#define HS_SIZE 37
+#define HS_SLOT 64
 #define PATH_LEN_MAX 4096
 
 struct seg {
@@ -59,7 +62,10 @@ struct raft_file {
 	struct raft_hard_state hs;
 	struct raft_entry *boot_ents; /* views for load() */
 	bool hs_dirty, dir_dirty, fd_dirty, failed, void_log, images_live;
+	int hs_fd;
+	uint64_t hs_seq;
 	struct dbuf wb;
+	size_t segment_bytes;
 };
 
 static int path_of(const struct raft_file *f, const char *name, char *out)
@@ -109,32 +115,67 @@ out:
 	return rc;
 }
 
+static bool parse_slot(const uint8_t *p, uint64_t *seq, struct raft_hard_state *hs, bool *bad_version)
+{
+	struct rbuf r;
+	rbuf_init(&r, p, HS_SIZE);
+	uint32_t magic = rbuf_u32(&r);
+	uint8_t version = rbuf_u8(&r);
+	*seq = rbuf_u64(&r);
+	hs->term = rbuf_u64(&r);
+	hs->vote = rbuf_u32(&r);
+	hs->commit = rbuf_u64(&r);
+	uint32_t crc = rbuf_u32(&r);
+	if (r.err || magic != HS_MAGIC || crc != crc32c(0, p, HS_SIZE - 4))
+		return false;
+	if (version != RAFT_STORAGE_VERSION) {
+		*bad_version = true;
+		return false;
+	}
+	return true;
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
 static int load_hard_state(struct raft_file *f)
 {
 	char path[PATH_LEN_MAX];
-	uint8_t *buf;
-	size_t len;
 	int rc = path_of(f, "hardstate", path);
 	if (rc)
 		return rc;
-	rc = read_file(path, 64, &buf, &len);
-	if (rc == ERR_NOT_FOUND)
-		return 0;
-	if (rc)
+	bool existed = access(path, F_OK) == 0;
+	f->hs_fd = port_sys.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (f->hs_fd < 0)
+		return ERR_IO;
+	if (!existed)
+		f->dir_dirty = true;
+	uint8_t buf[2 * HS_SLOT] = {0};
+	size_t got = 0;
+	rc = port_pread_all(f->hs_fd, buf, sizeof buf, 0, &got);
+	if (rc && rc != ERR_AGAIN)
 		return rc;
-	struct rbuf r;
-	rbuf_init(&r, buf, len);
-	uint32_t magic = rbuf_u32(&r);
-	uint8_t version = rbuf_u8(&r);
-	f->hs.term = rbuf_u64(&r);
-	f->hs.vote = rbuf_u32(&r);
-	f->hs.commit = rbuf_u64(&r);
-	uint32_t crc = rbuf_u32(&r);
-	if (r.err || magic != HS_MAGIC || len != HS_SIZE || crc != crc32c(0, buf, HS_SIZE - 4))
-		rc = ERR_CORRUPT;
-	else if (version != RAFT_STORAGE_VERSION)
+	bool bad_version = false, found = false;
+	for (unsigned i = 0; i < 2; i++) {
+		uint64_t seq;
+		struct raft_hard_state hs;
+		if (parse_slot(buf + i * HS_SLOT, &seq, &hs, &bad_version) && (!found || seq > f->hs_seq)) {
+			f->hs = hs;
+			f->hs_seq = seq;
+			found = true;
+		}
+	}
+	rc = 0;
+	if (bad_version && !found)
 		rc = ERR_RAFT_BAD_VERSION;
-	free(buf);
+	/* Nothing valid: fine for a file never written or whose first write tore (slot 1 untouched), not else. */
+	else if (!found && got > 0 && !all_zero(buf + HS_SLOT, HS_SLOT) && !all_zero(buf, HS_SLOT))
+		rc = ERR_CORRUPT;
 	if (rc)
 		log_error("raft: %s: %s", path, err_str(rc));
 	return rc;
@@ -276,11 +317,17 @@ static int scan_segment(struct raft_file *f, unsigned si, size_t len, uint64_t *
 		rbuf_init(&r, p + off + REC_HEADER_SIZE, rlen);
 		uint64_t index = rbuf_u64(&r), term = rbuf_u64(&r);
 		uint8_t type = rbuf_u8(&r);
-		if (index != expect || term == 0 || type > RAFT_ENTRY_NOOP)
-			return ERR_CORRUPT; /* a checksummed record that does not fit: not a torn write */
+		/* A sound record that does not continue the log: in the last segment, the remains of an unsynced
+		 * overwrite (a truncation that did not reach the disk, then new records over old ones); the caller
+		 * treats it as the tail, and anywhere else as corruption. */
+		bool fits = index == expect && term != 0 && type <= RAFT_ENTRY_NOOP;
+		if (fits && index > f->snap.index && !f->void_log)
+			fits = index == last_index(f) + 1 && (f->n == 0 || term >= f->pos[f->n - 1].term);
+		if (!fits) {
+			*torn = true;
+			break;
+		}
 		if (index > f->snap.index && !f->void_log) {
-			if (index != last_index(f) + 1 || (f->n && term < f->pos[f->n - 1].term))
-				return ERR_CORRUPT;
 			int rc = push_pos(f, term, si, off);
 			if (rc)
 				return rc;
@@ -327,7 +374,7 @@ static int load_log(struct raft_file *f)
 		size_t len = 0;
 		struct seg *sg = &f->segs[f->seg_count++];
 		sg->first = firsts[i];
-		if ((rc = read_file(path, (size_t)RAFT_FILE_SEGMENT_BYTES + REC_SIZE_MAX + 64, &sg->image, &len)))
+		if ((rc = read_file(path, (size_t)RAFT_FILE_SEGMENT_BYTES_MAX + REC_SIZE_MAX + 64, &sg->image, &len)))
 			break;
 		bool torn;
 		uint64_t end;
@@ -397,14 +444,19 @@ static void drop_images(struct raft_file *f)
 	f->images_live = false;
 }
 
-/* Delete segments [from, seg_count). */
+/* Delete segments [from, seg_count).  The deletions are made durable at once: were they undone by a crash
+ * after we wrote new records into an earlier segment, the old segments would come back after a segment that
+ * no longer leads to them, which recovery must call corruption. */
 static int drop_segments_from(struct raft_file *f, unsigned from)
 {
 	int rc = 0;
-	if (from < f->seg_count)
-		close_fd(f);
+	if (from >= f->seg_count)
+		return 0;
+	close_fd(f);
 	while (f->seg_count > from && !rc)
 		rc = unlink_segment(f, f->segs[--f->seg_count].first);
+	if (!rc)
+		rc = port_sync_dir(f->dir);
 	return rc;
 }
 
@@ -416,8 +468,12 @@ static int truncate_from(struct raft_file *f, uint64_t index)
 		return rc;
 	if (f->fd < 0 && (rc = open_last(f)))
 		return rc;
+	/* Durable before anything is written over it: a truncation lost in a crash would leave old records
+	 * after new ones, which can look like a sound log that no leader ever had (Log Matching, Raft §5.3). */
 	if (port_sys.ftruncate(f->fd, (off_t)p.off) != 0)
 		return ERR_IO;
+	if ((rc = port_sync_fd(f->fd, PORT_SYNC_FULL)))
+		return rc;
 	struct seg *sg = &f->segs[p.seg];
 	sg->end = p.off;
 	sg->last = index - 1;
@@ -482,7 +538,7 @@ static int file_append(struct raft_storage *s, const struct raft_entry *ents, si
 		if (e->len > RAFT_ENTRY_DATA_MAX || (k && e->index != ents[k - 1].index + 1))
 			return ERR_INVAL;
 		struct seg *sg = f->seg_count ? &f->segs[f->seg_count - 1] : NULL;
-		if (!sg || f->fd < 0 || sg->last + 1 != e->index || sg->end >= RAFT_FILE_SEGMENT_BYTES) {
+		if (!sg || f->fd < 0 || sg->last + 1 != e->index || sg->end >= f->segment_bytes) {
 			if ((rc = roll(f, e->index)))
 				goto fail;
 			sg = &f->segs[f->seg_count - 1];
@@ -593,19 +649,22 @@ static int file_sync(struct raft_storage *s)
 		rc = port_sync_dir(f->dir);
 	if (!rc && f->hs_dirty) {
 		/* After the log: a durable commit index never points past the durable log. */
-		uint8_t buf[HS_SIZE];
+		uint8_t buf[HS_SLOT] = {0};
+		uint64_t seq = f->hs_seq + 1;
 		struct wbuf w;
 		wbuf_init(&w, buf, sizeof buf);
 		wbuf_u32(&w, HS_MAGIC);
 		wbuf_u8(&w, RAFT_STORAGE_VERSION);
+		wbuf_u64(&w, seq);
 		wbuf_u64(&w, f->hs.term);
 		wbuf_u32(&w, f->hs.vote);
 		wbuf_u64(&w, f->hs.commit);
 		wbuf_u32(&w, crc32c(0, buf, w.len));
-		char path[PATH_LEN_MAX];
-		rc = path_of(f, "hardstate", path);
+		rc = port_pwrite_all(f->hs_fd, buf, sizeof buf, (off_t)(seq % 2) * HS_SLOT);
 		if (!rc)
-			rc = port_write_file_atomic(path, buf, w.len);
+			rc = port_sync_fd(f->hs_fd, PORT_SYNC_DATA);
+		if (!rc)
+			f->hs_seq = seq;
 	}
 	if (rc) {
 		f->failed = true; /* fsync failed: unsynced data may be gone even if a retry succeeds */
@@ -634,6 +693,8 @@ static void file_destroy(struct raft_storage *s)
 	struct raft_file *f = (struct raft_file *)s;
 	drop_images(f);
 	close_fd(f);
+	if (f->hs_fd >= 0)
+		close(f->hs_fd);
 	free(f->segs);
 	free(f->pos);
 	dbuf_deinit(&f->wb);
@@ -662,13 +723,22 @@ static int build_boot_entries(struct raft_file *f)
 
 int raft_file_open(const char *dir, struct raft_storage **out)
 {
+	return raft_file_open_opts(dir, RAFT_FILE_SEGMENT_BYTES, out);
+}
+
+int raft_file_open_opts(const char *dir, size_t segment_bytes, struct raft_storage **out)
+{
+	if (segment_bytes < 64 || segment_bytes > RAFT_FILE_SEGMENT_BYTES_MAX)
+		return ERR_INVAL;
 	struct raft_file *f = calloc(1, sizeof *f);
 	if (!f)
 		return ERR_NOMEM;
 	f->s = (struct raft_storage){file_load, file_save_snapshot, file_append, file_set_hard_state, file_sync,
 	                             file_destroy};
 	f->fd = -1;
+	f->hs_fd = -1;
 	f->images_live = true;
+	f->segment_bytes = segment_bytes;
 	dbuf_init(&f->wb, REC_HEADER_SIZE + REC_SIZE_MAX);
 	int rc = 0;
 	if (strlen(dir) >= PATH_LEN_MAX - 32) {

@@ -73,6 +73,22 @@ for arch in aarch64 armhf; do
   done
 done
 
+# The static library floor: what SQLite, mbedtls, libevent, lz4 and glibc alone weigh in a static binary
+# (libfloor.c calls what the agent uses from each, and nothing of Ferry's).
+for arch in aarch64 armhf; do
+  case $arch in aarch64) triplet=aarch64-linux-gnu extra= ;; armhf) triplet=arm-linux-gnueabihf extra=-D_FILE_OFFSET_BITS=64 ;; esac
+  [ -d "$build/sysroot-$arch" ] && command -v "$triplet-gcc" >/dev/null || continue
+  if "$triplet-gcc" --sysroot="$build/sysroot-$arch" $extra -O2 -static -o "$tmp/floor" "$here/libfloor.c" \
+    -Wl,--start-group -lmbedtls -lmbedx509 -lmbedcrypto -levent -levent_pthreads -lsqlite3 -llz4 -lpthread -lm \
+    -Wl,--end-group 2>"$tmp/floor.log"; then
+    s=$(strip_size "$triplet-strip" "$tmp/floor")
+    row "static library floor, $arch (libraries only, no Ferry code)" "$(kb "$s") ($s B)" \
+      "text+data+bss $(loaded "$triplet-size" "$tmp/floor")"
+  else
+    row "static library floor, $arch" "link failed" "$(head -n 1 "$tmp/floor.log")"
+  fi
+done
+
 # --- RSS ----------------------------------------------------------------------------------------------------
 # start_agent NAME CMD...: starts the agent (CMD may begin with a qemu runner) on a free port; sets apid,
 # aport; returns as agent_wait_listen does (0 listening, 2 no broker yet, 1 failed).
@@ -82,13 +98,22 @@ start_agent() {
   aport=$(agent_free_port)
   mkdir -p "$tmp/$name"
   agent_write_conf "$tmp/$name/agent.conf" "$tmp/$name/data" "$aport"
+  # conn_rss.py opens its 1,000 connections at once: lift the accept-rate limit (not the connection limit).
+  printf '[limits]\nmax_connections_per_second 0\n' >>"$tmp/$name/agent.conf"
   agent_stop 5
   agent_start "$tmp/$name/log" "$@" -c "$tmp/$name/agent.conf"
   apid=$AGENT_PID
   agent_wait_listen "$aport" "$tmp/$name/log" 30
 }
-measure() { # measure LABEL PID PORT
-  local out per
+measure() { # measure LABEL PID PORT; sets rss_idle_kb, last_per (empty when the measurement failed)
+  local out
+  rss_idle_kb= last_per=
+  # Private memory (Private_Clean + Private_Dirty): RSS less the file pages shared with other processes
+  # (libc, and on a busy host the other libraries), what a second agent would add.
+  sleep 2
+  local priv
+  priv=$(awk '/^Private_(Clean|Dirty):/ { s += $2 } END { if (s) print s }' "/proc/$2/smaps_rollup" 2>/dev/null)
+  [ -n "$priv" ] && row "$1: idle private memory" "$priv KB" "Private_Clean + Private_Dirty, /proc/PID/smaps_rollup"
   if out=$(/usr/bin/python3 "$here/conn_rss.py" --port "$3" --pid "$2" --count "$conns"); then
     eval "$out" # conns= rss_idle_kb= rss_conns_kb= per_conn_bytes=
     row "$1: idle RSS" "$rss_idle_kb KB" ""
@@ -118,17 +143,20 @@ start_agent native "$build/ferry-agent"
 case $? in
 0)
   measure "ferry-agent, native" "$apid" "$aport"
-  [ -n "$mosq_per" ] && row "ferry-agent per connection vs mosquitto" "$last_per B vs $mosq_per B" \
+  [ -n "$mosq_per" ] && [ -n "$last_per" ] && row "ferry-agent per connection vs mosquitto" "$last_per B vs $mosq_per B" \
     "$( [ "${last_per%.*}" -le "${mosq_per%.*}" ] && echo 'goal: met' || echo 'goal: **over**')"
   [ -n "${rss_idle_kb:-}" ] && row "ferry-agent idle RSS goal" "$rss_idle_kb KB" \
     "$( [ "$rss_idle_kb" -le 4096 ] && echo 'goal <= 4096 KB: met' || echo 'goal <= 4096 KB: **over**')"
-  if out=$(/usr/bin/python3 "$here/disk_per_msg.py" --port "$aport" --pid "$apid" --count 2000 --size 100); then
-    eval "$out" # msgs= payload_bytes= write_bytes= per_msg_bytes=
-    row "ferry-agent, native: bytes written to disk per stored message" "$per_msg_bytes B" \
-      "$msgs QoS 1 messages of $payload_bytes B, /proc/PID/io write_bytes"
-  else
-    row "ferry-agent, native: bytes written per message" "measurement failed" ""
-  fi
+  for inflight in 1 32; do
+    if out=$(/usr/bin/python3 "$here/disk_per_msg.py" --port "$aport" --pid "$apid" --count 2000 --size 100 \
+      --inflight $inflight); then
+      eval "$out" # msgs= payload_bytes= inflight= write_bytes= per_msg_bytes=
+      row "ferry-agent, native: bytes written to disk per stored message, $inflight in flight" "$per_msg_bytes B" \
+        "$msgs QoS 1 messages of $payload_bytes B queued for an offline session, /proc/PID/io write_bytes"
+    else
+      row "ferry-agent, native: bytes written per message, $inflight in flight" "measurement failed" ""
+    fi
+  done
   if [ -x "$build/aarch64/ferry-agent" ] && command -v qemu-aarch64 >/dev/null; then
     if start_agent qemu qemu-aarch64 -L "$build/sysroot-aarch64" "$build/aarch64/ferry-agent"; then
       measure "ferry-agent, aarch64 under qemu-aarch64 (RSS includes the emulator)" "$apid" "$aport"

@@ -177,6 +177,8 @@ port {admin}
     time.sleep(0.2)
     status, body = http(admin, "/metrics")
     check("ferry_agent_connections_accepted_total 3" in body, "three connections counted")
+    check('ferry_agent_listener_handshake_failed_total{listener="mqtt_tls"} 1' in body,
+          "the refused TLS handshake is counted")
 
     # SIGHUP with a broken ACL: logged, old rules kept, still healthy
     open(acl, "w").write("user alice\ntopic readwrite a/#/b\n")

@@ -45,6 +45,11 @@ first=$(timeout 30 kcat -b 127.0.0.1:$port -C -t squeezed -o 1234 -c 1 -e -q)
 # Offsets by time and the log end.
 end=$(timeout 10 kcat -b 127.0.0.1:$port -Q -t plain:0:-1 | awk '{print $NF}')
 [ "$end" = "5000" ] || fail "ListOffsets latest: $end"
+t0=$(timeout 10 kcat -b 127.0.0.1:$port -Q -t plain:0:1000 | awk '{print $NF}')
+[ "$t0" = "0" ] || fail "ListOffsets by an early timestamp: $t0"
+future=$(( $(date +%s) * 1000 + 3600000 ))
+tf=$(timeout 10 kcat -b 127.0.0.1:$port -Q -t plain:0:$future | awk '{print $NF}')
+[ "$tf" = "-1" ] || [ "$tf" = "5000" ] || fail "ListOffsets by a future timestamp: $tf"
 
 # ferryctl: create, list with offsets, a group's lag, delete.
 ctl() { "$b/ferryctl" -b 127.0.0.1:$port "$@"; }

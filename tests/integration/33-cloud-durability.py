@@ -56,6 +56,31 @@ def main():
             len(values), next((i for i, v in enumerate(values) if v != b"a%05d" % i), None))
         assert [o for o, _ in got] == list(range(5000))
 
+        # ---- committed offsets survive a SIGKILL too (they live in __consumer_offsets) ----
+        c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "dur", "enable.auto.commit": False,
+                      "auto.offset.reset": "earliest"})
+        c.subscribe(["d1"])
+        n, deadline = 0, time.time() + 30
+        while n < 2000 and time.time() < deadline:
+            m = c.poll(0.5)
+            if m is not None and not m.error():
+                n += 1
+                if n == 2000:
+                    c.commit(message=m, asynchronous=False)
+        c.close()
+        broker.kill9()
+        broker.start()
+        c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "dur", "enable.auto.commit": False,
+                      "auto.offset.reset": "earliest"})
+        committed = c.committed([TopicPartition("d1", 0)], timeout=10)
+        assert committed[0].offset == 2000, "committed offset after SIGKILL: %s" % committed[0].offset
+        c.subscribe(["d1"])
+        m, deadline = None, time.time() + 30
+        while (m is None or m.error()) and time.time() < deadline:
+            m = c.poll(0.5)
+        assert m is not None and m.value() == b"a02000", "resumed at %r" % (m.value() if m else None)
+        c.close()
+
         # ---- phase 2: SIGKILL while an idempotent producer is sending ----
         acked2, errors = [], []
 
@@ -106,6 +131,26 @@ def main():
         # librdkafka keeps per-partition order across retries with idempotence on.
         nums = [int(v[1:]) for v in values]
         assert nums == sorted(nums), "records out of order"
+        # ---- flush=always: acks wait for the group commit; nothing is appended twice ----
+        strict = Broker(extra="[topics]\nflush always\n")
+        try:
+            strict.start()
+            acked3 = []
+            p3 = Producer({"bootstrap.servers": strict.bootstrap, "enable.idempotence": True, "acks": "all",
+                           "linger.ms": 2})
+            for i in range(3000):
+                p3.produce("d3", value=b"c%05d" % i, on_delivery=lambda e, m: e is None and acked3.append(1))
+                p3.poll(0)
+            assert p3.flush(30) == 0 and len(acked3) == 3000, "flush=always: %d acked" % len(acked3)
+            strict.kill9()
+            strict.start()
+            got3 = [v for _, v in consume_all(strict.bootstrap, "d3", 1, 3000)[0]]
+            assert got3 == [b"c%05d" % i for i in range(3000)], "flush=always: %d records back" % len(got3)
+        except AssertionError:
+            print(strict.tail(40))
+            raise
+        finally:
+            strict.close()
         print("33-cloud-durability: ok (phase 2: %d records, kill after %d acks)" % (len(values), 3000))
     except AssertionError:
         print(broker.tail(40))

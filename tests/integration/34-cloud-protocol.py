@@ -146,6 +146,26 @@ def main():
         assert (first, second) == (f_corr, m_corr), "answers out of order: %d %d" % (first, second)
         assert waited >= 0.9, "Fetch did not wait for max_wait_ms (%.2fs)" % waited
 
+        # A parked Fetch (wait up to 10 s for 1 byte) is answered as soon as a record arrives.
+        fetch7 = struct.pack(">iiii", -1, 10000, 1, 1 << 20) + b"\x00" + struct.pack(">i", 1) + kstr(b"raw")
+        fetch7 += struct.pack(">i", 1) + struct.pack(">iqqi", 0, 7, -1, 1 << 20)
+        t0 = time.time()
+        f_corr = c.send(1, 5, fetch7)
+        time.sleep(0.3)
+        other = Conn(broker.port)
+        assert produce(other, b"raw", batch([b"wake"])) == (0, 7)
+        rc, data = c.recv()
+        woke = time.time() - t0
+        assert rc == f_corr and b"wake" in data, "parked Fetch answer: %r" % data[:60]
+        assert woke < 2, "parked Fetch answered after %.2fs, not when data arrived" % woke
+
+        # A Fetch from offset 0 is answered at once with every stored batch, sent with sendfile (counted below).
+        fetch0 = struct.pack(">iiii", -1, 0, 1, 1 << 20) + b"\x00" + struct.pack(">i", 1) + kstr(b"raw")
+        fetch0 += struct.pack(">i", 1) + struct.pack(">iqqi", 0, 0, -1, 1 << 20)
+        corr = c.send(1, 5, fetch0)
+        rc, data = c.recv()
+        assert rc == corr and data.count(b"p2") == 1 and b"e1" in data, "Fetch from 0: %r" % data[:80]
+
         # ApiVersions v99: the KIP-511 answer (v0 layout, UNSUPPORTED_VERSION, our ranges).
         corr = c.send(18, 99, b"\x00")  # header v2 tagged fields; the body is not read
         rc, data = c.recv()
@@ -169,9 +189,12 @@ def main():
         metrics = urllib.request.urlopen(base + "/metrics", timeout=5).read().decode()
         want = ['ferry_cloud_batches_crc_rejected_total 1', 'ferry_cloud_connections_closed_total{reason="oversize"} 1',
                 'ferry_cloud_connections_closed_total{reason="malformed"} 1',
-                'ferry_cloud_topic_records_in_total{topic="raw"} 7', 'ferry_cloud_requests_total{api="Produce"} 8']
+                'ferry_cloud_topic_records_in_total{topic="raw"} 8', 'ferry_cloud_requests_total{api="Produce"} 9',
+                'ferry_cloud_fetch_copied_bytes_total 0']
         for w in want:
             assert w in metrics, "missing from /metrics: %s" % w
+        sent = [l for l in metrics.splitlines() if l.startswith("ferry_cloud_fetch_sendfile_bytes_total ")]
+        assert sent and int(sent[0].split()[1]) > 200, "no zero-copy Fetch bytes: %s" % sent
         assert 'ferry_cloud_request_seconds_bucket{api="Fetch"' in metrics
         assert urllib.request.urlopen(base + "/healthz", timeout=5).status == 200
         print("34-cloud-protocol: ok")

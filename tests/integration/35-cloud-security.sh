@@ -28,6 +28,8 @@ cert_file $dir/server.pem
 key_file $dir/server.key
 [admin]
 port 0
+[limits]
+auth_timeout 1s
 [user alice]
 password "s3cret pass"
 CONF
@@ -56,4 +58,11 @@ got=$(timeout 20 kcat -b 127.0.0.1:$tport $tls -X "sasl.password=s3cret pass" -C
 [ "$got" = "$(seq 1 2000 | md5sum)" ] || fail "TLS consume"
 kcat -b 127.0.0.1:$tport $tls -X "sasl.password=s3cret pass" -L -m 3 | grep -q "127.0.0.1:$tport" \
   || fail "TLS metadata should advertise the TLS port"
+# A connection that never authenticates is closed (auth_timeout 1s, checked on the 5 s housekeeping tick).
+exec 3<>/dev/tcp/127.0.0.1/$port
+start=$(date +%s)
+timeout 15 cat <&3 >/dev/null
+[ $(( $(date +%s) - start )) -lt 12 ] || fail "an unauthenticated idle connection stayed open"
+exec 3<&-
+grep -q "not authenticated within" log || fail "no log line for the auth timeout"
 echo "35-cloud-security: ok"

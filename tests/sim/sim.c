@@ -194,12 +194,18 @@ static void net_send(struct sim *s, uint32_t from, uint32_t to, uint8_t type, co
 	}
 }
 
+static uint64_t be64_get(const uint8_t *b) { return (uint64_t)be32_get(b) << 32 | be32_get(b + 4); }
+
 static void deliver_at(struct sim *s, size_t qi)
 {
 	struct sim_msg m = s->q[qi];
 	memmove(s->q + qi, s->q + qi + 1, (s->q_len - qi - 1) * sizeof *s->q);
 	s->q_len--;
 	struct sim_node *n = &s->nodes[m.to];
+	if (s->o.verbose > 1 && m.type != RAFT_MSG_HEARTBEAT && m.type != RAFT_MSG_HEARTBEAT_RESP)
+		fprintf(stderr, "  t=%llu %u->%u %s term %llu%s%s\n", (unsigned long long)s->now_ms, m.from, m.to,
+		        raft_msg_type_name(m.type), (unsigned long long)be64_get(m.buf + 11),
+		        m.buf[2] & RAFT_FLAG_REJECT ? " reject" : "", n->up ? "" : " (down)");
 	if (n->up && !s->failed) {
 		int rc = raft_step_bytes(n->r, m.buf, m.len);
 		if (rc == ERR_PROTOCOL)

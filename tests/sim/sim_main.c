@@ -9,12 +9,20 @@
 
 #include "sim.h"
 
+static uint64_t liveness_max_ms, liveness_sum_ms, commits_sum, liveness_max_seed;
+
 static int run(uint64_t seed, int verbose, unsigned *pass, unsigned *fail)
 {
 	struct sim_result res;
 	sim_run_seed(seed, verbose, &res);
 	if (res.ok) {
 		(*pass)++;
+		liveness_sum_ms += res.liveness_ms;
+		commits_sum += res.commits;
+		if (res.liveness_ms > liveness_max_ms) {
+			liveness_max_ms = res.liveness_ms;
+			liveness_max_seed = seed;
+		}
 		if (verbose)
 			printf("sim: seed %llu ok: %llu committed, %llu elections, %llu crashes, %llu snapshots installed, "
 			       "%llu reads, liveness %llu ms\n", (unsigned long long)seed, (unsigned long long)res.commits,
@@ -66,7 +74,7 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--regress") && i + 1 < argc) {
 			regress = argv[++i];
 		} else if (!strcmp(argv[i], "-v")) {
-			verbose = 1;
+			verbose++; /* -v -v: trace every message but heartbeats */
 		} else if (!strcmp(argv[i], "--scenario")) {
 			for (i++; i < argc; i++) {
 				if (sim_scenario_run(argv[i], stdout) == 0)
@@ -86,6 +94,10 @@ int main(int argc, char **argv)
 		run_regress(regress, &pass, &fail);
 	for (uint64_t i = 0; i < seeds; i++)
 		run(start + i, verbose, &pass, &fail);
+	if (pass && (seeds || regress))
+		printf("sim: liveness after heal: mean %llu ms, max %llu ms (seed %llu); %llu entries committed in all\n",
+		       (unsigned long long)(liveness_sum_ms / pass), (unsigned long long)liveness_max_ms,
+		       (unsigned long long)liveness_max_seed, (unsigned long long)commits_sum);
 	printf("sim: %u passed, %u failed\n", pass, fail);
 	return fail ? 1 : 0;
 }

@@ -185,6 +185,10 @@ static void liveness(struct sim *s, struct sim_result *res)
 		}
 		if (n->sm_index >= probe_index && raft_term_at(n->r, probe_index) == probe_term) {
 			res->liveness_ms = s->now_ms - start;
+			if (s->o.verbose) {
+				fprintf(stderr, "sim: liveness reached after %llu ms\n", (unsigned long long)res->liveness_ms);
+				sim_dump(s, stderr);
+			}
 			return;
 		}
 	}

@@ -3,11 +3,15 @@
 # tests/unit/kafka/golden_frames.h, is committed).  For each client a fresh librdkafka mock cluster is the
 # peer and kafka_recorder sits in between, logging every frame; tests/tools/kafka_golden_gen.py turns the logs
 # into the C header.
-#   tests/tools/kafka_capture.sh [BUILD_DIR] [KAFKAJS_DIR]
-# KAFKAJS_DIR holds node_modules/kafkajs (`npm install kafkajs` in a temp dir; not committed).
+#   tests/tools/kafka_capture.sh [BUILD_DIR] [KAFKAJS_DIR] [PLATFORMATIC_DIR]
+# KAFKAJS_DIR holds node_modules/kafkajs (`npm install kafkajs` in a temp dir; not committed), PLATFORMATIC_DIR
+# node_modules/@platformatic/kafka (`npm install @platformatic/kafka@1`): a modern client that speaks the
+# flexible versions, which librdkafka's mock does not offer, so it talks to tests/tools/kafka_fake_broker (our
+# codec) and only its requests are kept.
 set -eu
 build=${1:-build}
 kjs=${2:-}
+pkd=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
 pids=()
@@ -77,8 +81,39 @@ else
   kjs_version=
 fi
 
+# @platformatic/kafka against our fake broker: Produce v9 (lz4), Metadata v12, the group APIs, Fetch v12...
+if [ -n "$pkd" ] && [ -d "$pkd/node_modules/@platformatic/kafka" ]; then
+  "$build/tools/kafka_fake_broker" >"$tmp/pk.fake" & MOCK_PID=$!; pids+=("$MOCK_PID")
+  upstream=$(first_line "$tmp/pk.fake")
+  "$build/tools/kafka_recorder" 0 "$upstream" "$tmp/platformatic.log" >"$tmp/pk.rec" & REC_PID=$!; pids+=("$REC_PID")
+  BS=127.0.0.1:$(first_line "$tmp/pk.rec")
+  cat >"$pkd/ferry-capture.mjs" <<'JS'
+import { Producer, Consumer, stringSerializers, stringDeserializers } from '@platformatic/kafka'
+const bs = process.argv[2]
+const p = new Producer({ clientId: 'ferry-golden-pk', bootstrapBrokers: [bs], serializers: stringSerializers,
+                         compression: 'lz4', autocreateTopics: true })
+await p.send({ messages: [{ topic: 'golden', key: 'pk-1', value: '{"n":1}', headers: { 'mqtt.topic': 'a/b' } },
+                          { topic: 'golden', key: 'pk-2', value: '{"n":2}' }] })
+await p.close()
+// The group APIs and a Fetch v12 request; this client then fails on Fetch v12 (it needs topic ids, v13+).
+const c = new Consumer({ groupId: 'ferry-pk', clientId: 'ferry-golden-pk', bootstrapBrokers: [bs],
+                         deserializers: stringDeserializers, maxWaitTime: 200 })
+try {
+  const s = await c.consume({ autocommit: false, topics: ['golden'], mode: 'earliest', sessionTimeout: 10000, heartbeatInterval: 500 })
+  for await (const m of s) { await m.commit(); break }
+} catch (e) {}
+process.exit(0)
+JS
+  (cd "$pkd" && timeout 30 node ferry-capture.mjs "$BS" >/dev/null 2>&1) || true
+  rm -f "$pkd/ferry-capture.mjs"
+  stop_pair
+  pk_version=$(node -e "console.log(require('$pkd/node_modules/@platformatic/kafka/package.json').version)")
+else
+  pk_version=
+fi
+
 kcat_version=$(kcat -V 2>&1 | sed -n 's/.*librdkafka \([0-9.]*\).*/\1/p' | head -1)
 py_version=$(/usr/bin/python3 -c 'import kafka; print(kafka.__version__)')
 /usr/bin/python3 "$here/kafka_golden_gen.py" "$tmp" "kcat/librdkafka $kcat_version" "kafka-python $py_version" \
-  "kafkajs $kjs_version" > tests/unit/kafka/golden_frames.h
+  "kafkajs $kjs_version" "@platformatic/kafka $pk_version" > tests/unit/kafka/golden_frames.h
 echo "captured: $(grep -c '^	{ "' tests/unit/kafka/golden_frames.h) frames"

@@ -8,6 +8,7 @@ static uint8_t plain[1 << 16]; /* small on purpose: decompression must stop here
 
 static void records(const struct kafka_batch *b)
 {
+	(void)kafka_batch_validate(b, plain, sizeof plain);
 	const uint8_t *r;
 	size_t rlen;
 	if (kafka_batch_records(b, plain, sizeof plain, &r, &rlen) < 0)

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "base/err.h"
+#include "kafka/batch.h"
 #include "log_fixture.h"
 
 static void test_append_read(void **state)
@@ -213,13 +214,14 @@ static void test_offset_for_time(void **state)
 	struct test_batch b = test_batch_default();
 	b.records = 5;
 	b.ts_step = 10;
+	struct log_time_lookup tl;
+	assert_int_equal(log_max_timestamp(f->log, &tl), ERR_NOT_FOUND);
 	/* batch i holds offsets 5i..5i+4 with timestamps 100000 + 100i + 10k */
 	for (int i = 0; i < 200; i++) {
 		b.base_ts = 100000 + 100 * i;
 		assert_int_equal(fx_append(f, &b, &info), 0);
 	}
 	assert_true(log_segment_count(f->log) > 3);
-	struct log_time_lookup tl;
 	for (int i = 0; i < 200; i += 3) {
 		for (int k = 0; k < 5; k++) {
 			assert_int_equal(log_offset_for_time(f->log, 100000 + 100 * i + 10 * k, &tl), 0);
@@ -233,6 +235,22 @@ static void test_offset_for_time(void **state)
 	assert_int_equal(log_offset_for_time(f->log, 0, &tl), 0);
 	assert_int_equal(tl.offset, 0);
 	assert_int_equal(log_offset_for_time(f->log, 100000 + 100 * 199 + 41, &tl), ERR_NOT_FOUND);
+	assert_int_equal(log_max_timestamp(f->log, &tl), 0);
+	assert_int_equal(tl.offset, 5 * 199 + 4);
+	assert_int_equal(tl.timestamp, 100000 + 100 * 199 + 40);
+	/* an LZ4 batch (as the agent ships them) is decompressed to find the exact record */
+	uint8_t scratch[4096];
+	struct kafka_batch_builder bb;
+	kafka_batch_builder_init(&bb, KAFKA_COMPRESSION_LZ4, f->buf, sizeof f->buf, scratch, sizeof scratch);
+	for (int k = 0; k < 6; k++)
+		assert_int_equal(kafka_batch_append(&bb, 900000 + 10 * k, NULL, -1, "value value value", 17, NULL, 0), 0);
+	int blen = kafka_batch_finish(&bb);
+	assert_true(blen > 0);
+	assert_int_equal(log_append(f->log, f->buf, (size_t)blen, 1, LOG_APPEND_LEADER, &info), 0);
+	assert_int_equal(info.base_offset, 1000);
+	assert_int_equal(log_offset_for_time(f->log, 900000 + 25, &tl), 0);
+	assert_int_equal(tl.offset, 1003);
+	assert_int_equal(tl.timestamp, 900000 + 30);
 	/* non-monotonic timestamps: the first batch in offset order whose max >= target */
 	b.base_ts = 50;
 	assert_int_equal(fx_append(f, &b, &info), 0);
@@ -329,6 +347,11 @@ static void test_idempotent_append(void **state)
 	assert_int_equal(info.producer.verdict, PRODUCER_FENCED);
 	assert_int_equal(log_end_offset(f->log), 14);
 	assert_int_equal(test_log_verify(f->log), 5);
+	struct log_stats st;
+	log_get_stats(f->log, &st);
+	assert_int_equal(st.append_count, 5);
+	assert_int_equal(st.duplicate_count, 1);
+	assert_int_equal(st.refused_count, 2);
 	/* truncation rebuilds producer state: the epoch-1 batch is gone, so epoch 0 continues */
 	assert_int_equal(log_truncate(f->log, 10), 0);
 	b.producer_epoch = 0;
@@ -374,6 +397,13 @@ static void test_bad_batches(void **state)
 	assert_int_equal(log_append(f->log, f->buf, 20, 0, LOG_APPEND_LEADER, &info), ERR_MALFORMED);
 	f->buf[BATCH_OFF_MAGIC] = 1;
 	assert_int_equal(log_append(f->log, f->buf, len, 0, LOG_APPEND_LEADER, &info), ERR_UNSUPPORTED);
+	/* a header whose offset span does not match its record count */
+	b.records = 3;
+	len = test_batch_make(f->buf, sizeof f->buf, &b);
+	be32_put(f->buf + BATCH_OFF_LAST_OFFSET_DELTA, 1000);
+	be32_put(f->buf + BATCH_OFF_CRC, batch_crc_compute(f->buf, len));
+	assert_int_equal(log_append(f->log, f->buf, len, 0, LOG_APPEND_LEADER, &info), ERR_MALFORMED);
+	b.records = 1;
 	b.value_len = 3000; /* over batch_bytes_max (2048) */
 	len = test_batch_make(f->buf, sizeof f->buf, &b);
 	assert_int_equal(log_append(f->log, f->buf, len, 0, LOG_APPEND_LEADER, &info), ERR_TOO_LARGE);

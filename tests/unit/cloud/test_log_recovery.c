@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <signal.h>
 #include <sys/wait.h>
 
 #include "base/err.h"
@@ -99,6 +100,10 @@ static void test_clean_reopen(void **state)
 	assert_int_equal(log_flushed_offset(f->log), 600);
 	assert_int_equal(log_segment_count(f->log), segs);
 	assert_int_equal(log_size_bytes(f->log), size);
+	struct log_stats st;
+	log_get_stats(f->log, &st);
+	assert_int_equal(st.indexes_rebuilt, 0); /* a clean open trusts the indexes */
+	assert_int_equal(st.recovered_bytes_cut, 0);
 	assert_int_equal(test_log_verify(f->log), 300);
 	assert_int_equal(fx_append_n(f, 10, 2), 620);
 	assert_int_equal(test_log_verify(f->log), 310);
@@ -179,6 +184,9 @@ static void test_garbage_tail(void **state)
 	assert_int_equal(log_end_offset(f->log), 200);
 	assert_int_equal(test_file_size(path), size);
 	assert_int_equal(test_log_verify(f->log), 100);
+	struct log_stats st;
+	log_get_stats(f->log, &st);
+	assert_int_equal(st.recovered_bytes_cut, sizeof junk);
 }
 
 static void test_crc_mismatch_last_batch(void **state)
@@ -234,6 +242,9 @@ static void test_missing_index_rebuilt(void **state)
 	assert_int_equal(fx_open(f), 0);
 	assert_int_equal(log_end_offset(f->log), 300);
 	assert_int_equal(test_file_size(idx), idx_size); /* rebuilt and written back */
+	struct log_stats st;
+	log_get_stats(f->log, &st);
+	assert_int_equal(st.indexes_rebuilt, 1);
 	assert_int_equal(test_log_verify(f->log), 300);
 	struct log_time_lookup tl;
 	assert_int_equal(log_offset_for_time(f->log, 1000 + 3, &tl), 0);
@@ -383,6 +394,84 @@ static void test_producer_state_unclean_restart(void **state)
 	expect_dup(f, 4242, 398, 2, 398);
 }
 
+/* A child appends idempotent batches (rolling, flushing every few) and reports each flushed offset on a pipe;
+ * it is killed with SIGKILL at a random moment, mid-append, mid-roll or mid-snapshot.  Whatever survives
+ * must read back whole, keep every flushed offset, and continue the producer's sequence. */
+static void test_kill9_loop(void **state)
+{
+	struct fx *f = *state;
+	uint32_t seed = 12345;
+	for (int round = 0; round < 6; round++) {
+		int fds[2];
+		assert_int_equal(pipe(fds), 0);
+		fflush(NULL);
+		pid_t child = fork();
+		assert_true(child >= 0);
+		if (child == 0) {
+			close(fds[0]);
+			struct log *log;
+			if (log_file_open(f->dir, &f->cfg, &log))
+				_exit(1);
+			f->log = log;
+			struct test_batch b = test_batch_default();
+			b.producer_id = 77;
+			b.producer_epoch = 0;
+			b.records = 2;
+			for (int i = 0;; i++) {
+				const struct producer_entry *e = producer_state_find(log_producers(log), 77);
+				b.base_sequence = e ? e->batches[e->batch_count - 1].last_seq + 1 : 0;
+				struct log_append_info info;
+				if (fx_append(f, &b, &info) || !info.appended)
+					_exit(2);
+				if (i % 5 == 4) {
+					if (log_flush(log))
+						_exit(3);
+					int64_t flushed = log_flushed_offset(log);
+					if (write(fds[1], &flushed, sizeof flushed) != sizeof flushed)
+						_exit(4);
+				}
+			}
+		}
+		close(fds[1]);
+		seed = seed * 1103515245u + 12345u;
+		usleep(20000 + (seed >> 16) % 60000);
+		kill(child, SIGKILL);
+		int status;
+		assert_int_equal(waitpid(child, &status, 0), child);
+		assert_true(WIFSIGNALED(status));
+		int64_t flushed = 0, v;
+		while (read(fds[0], &v, sizeof v) == sizeof v)
+			flushed = v;
+		close(fds[0]);
+
+		assert_int_equal(fx_open(f), 0);
+		assert_true(log_end_offset(f->log) >= flushed);
+		long batches = test_log_verify(f->log);
+		assert_true(batches >= 0);
+		assert_int_equal(batches * 2, log_end_offset(f->log)); /* contiguous, nothing lost in between */
+		const struct producer_entry *e = producer_state_find(log_producers(f->log), 77);
+		if (log_end_offset(f->log) > 0) {
+			assert_non_null(e);
+			assert_int_equal(e->batches[e->batch_count - 1].last_seq + 1, log_end_offset(f->log));
+		}
+		/* the producer's retry of its last batch is still a duplicate */
+		if (e) {
+			struct log_append_info info;
+			struct test_batch b = test_batch_default();
+			b.producer_id = 77;
+			b.producer_epoch = 0;
+			b.records = 2;
+			b.base_sequence = e->batches[e->batch_count - 1].first_seq;
+			int64_t last_base = e->batches[e->batch_count - 1].first_offset;
+			assert_int_equal(fx_append(f, &b, &info), 0);
+			assert_int_equal(info.producer.verdict, PRODUCER_DUPLICATE);
+			assert_int_equal(info.base_offset, last_base);
+		}
+		assert_int_equal(log_close(f->log), 0);
+		f->log = NULL;
+	}
+}
+
 static int fx_setup_file(void **state)
 {
 	static const enum fx_backend file = FX_FILE;
@@ -409,6 +498,7 @@ int main(void)
 		T(test_junk_files_and_empty_dir),
 		T(test_producer_state_clean_restart),
 		T(test_producer_state_unclean_restart),
+		T(test_kill9_loop),
 	};
 	return cmocka_run_group_tests_name("cloud/log_recovery", tests, NULL, NULL);
 }

@@ -313,6 +313,29 @@ static void test_initial_delay_and_validation(void **state)
 	group_coord_free(gc);
 }
 
+/* At groups_max, an Empty group gives its slot to a new one; groups with members never do. */
+static void test_empty_groups_make_room(void **state)
+{
+	(void)state;
+	struct group_limits lim = {.session_timeout_ms_min = 1000, .session_timeout_ms_max = 60000, .members_max = 4,
+				   .groups_max = 2};
+	struct group_callbacks cb = {NULL, on_join, on_sync};
+	struct group_coord *gc = group_coord_new(&lim, &cb);
+	assert_int_equal(group_touch(gc, V("idle")), 0);
+	struct client a = {.name = "a", .conn = 1};
+	full_join(gc, &a, 0); /* "g" with a member */
+	assert_int_equal(group_count(gc), 2);
+	assert_int_equal(group_touch(gc, V("new")), 0); /* "idle" was Empty: evicted */
+	struct group_info info;
+	assert_int_equal(group_describe(gc, V("idle"), &info), GROUP_E_GROUP_ID_NOT_FOUND);
+	assert_int_equal(group_describe(gc, V("g"), &info), 0);
+	/* "new" is Empty too, but "g" has a member: the next group takes "new"'s slot, never "g"'s. */
+	assert_int_equal(group_touch(gc, V("newer")), 0);
+	assert_int_equal(group_describe(gc, V("g"), &info), 0);
+	assert_int_equal(info.member_count, 1);
+	group_coord_free(gc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -323,6 +346,7 @@ int main(void)
 		cmocka_unit_test(test_leave_and_empty),
 		cmocka_unit_test(test_static_member_restart),
 		cmocka_unit_test(test_initial_delay_and_validation),
+		cmocka_unit_test(test_empty_groups_make_room),
 	};
 	return cmocka_run_group_tests_name("cloud_server/group", tests, NULL, NULL);
 }

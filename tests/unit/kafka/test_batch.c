@@ -9,6 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <lz4frame.h>
+
 #include "base/crc32c.h"
 #include "kafka/batch.h"
 
@@ -114,6 +116,8 @@ static void test_build_parse_lz4(void **state)
 	size_t recs_len;
 	assert_int_equal(kafka_batch_records(&b, plain, sizeof plain, &recs, &recs_len), 0);
 	assert_true((size_t)len < recs_len);
+	assert_int_equal(kafka_batch_validate(&b, plain, sizeof plain), 0);
+	assert_int_equal(kafka_batch_validate(&b, plain, 1000), ERR_TOO_LARGE);
 	/* Bounded decompression: one byte short of the content is refused, not overrun. */
 	size_t exact = recs_len;
 	assert_int_equal(kafka_batch_records(&b, plain, exact, &recs, &recs_len), 0);
@@ -144,6 +148,38 @@ static void test_lz4_bomb(void **state)
 	assert_int_equal(kafka_lz4_decompress(scratch, (size_t)n + 1, plain, sizeof plain, &got), ERR_MALFORMED);
 	memcpy(frame, "\x04\x22\x4d\x19", 4); /* wrong magic */
 	assert_int_equal(kafka_lz4_decompress(frame, 4, plain, sizeof plain, &got), ERR_MALFORMED);
+}
+
+/* Every frame shape liblz4 can write reads back through our frame reader: block sizes 64 KB..4 MB, linked
+ * blocks, block and content checksums, a content size (over the bound: refused before decoding), and
+ * incompressible data (stored blocks). */
+static void test_lz4_frame_shapes(void **state)
+{
+	(void)state;
+	static uint8_t src[600000], frame[700000];
+	uint64_t x = 1;
+	for (size_t i = 0; i < sizeof src; i++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		src[i] = i < 300000 ? (uint8_t)("ferry telemetry "[i % 16] + (i / 5000) % 3) : (uint8_t)(x >> 56);
+	}
+	for (int shape = 0; shape < 8; shape++) {
+		LZ4F_preferences_t p = { 0 };
+		p.frameInfo.blockSizeID = (LZ4F_blockSizeID_t)(LZ4F_max64KB + shape % 4);
+		p.frameInfo.blockMode = shape & 1 ? LZ4F_blockLinked : LZ4F_blockIndependent;
+		p.frameInfo.contentChecksumFlag = shape & 2 ? LZ4F_contentChecksumEnabled : LZ4F_noContentChecksum;
+		p.frameInfo.blockChecksumFlag = shape & 4 ? LZ4F_blockChecksumEnabled : LZ4F_noBlockChecksum;
+		p.frameInfo.contentSize = shape >= 4 ? sizeof src : 0;
+		size_t n = LZ4F_compressFrame(frame, sizeof frame, src, sizeof src, &p);
+		assert_false(LZ4F_isError(n));
+		size_t got;
+		assert_int_equal(kafka_lz4_decompress(frame, n, plain, sizeof plain, &got), 0);
+		assert_int_equal(got, sizeof src);
+		assert_memory_equal(plain, src, sizeof src);
+		assert_int_equal(kafka_lz4_decompress(frame, n, plain, sizeof src - 1, &got), ERR_TOO_LARGE);
+		assert_true(got < sizeof src);
+		for (size_t cut = 0; cut < n; cut += 997)
+			assert_int_not_equal(kafka_lz4_decompress(frame, cut, plain, sizeof plain, &got), 0);
+	}
 }
 
 static void test_crc_and_stamping(void **state)
@@ -218,6 +254,7 @@ static void test_bad_records(void **state)
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(kafka_record_next(&it, &r), 1);
 	assert_int_equal(kafka_record_next(&it, &r), ERR_MALFORMED);
+	assert_int_equal(kafka_batch_validate(&b, plain, sizeof plain), ERR_KAFKA_INVALID_RECORD); /* delta 2 != 3 */
 	/* Claim 2: trailing bytes after the last record are malformed. */
 	be32_put(out + 57, 2);
 	recrc(out, len);
@@ -247,6 +284,8 @@ static void test_builder_limits(void **state)
 		appended++;
 	assert_true(appended > 3);
 	assert_int_equal(kafka_batch_append(&bb, 5, "key", 3, "0123456789", 10, NULL, 0), ERR_FULL);
+	assert_int_equal(kafka_batch_builder_count(&bb), appended);
+	assert_int_equal(kafka_batch_builder_bytes(&bb), (size_t)appended * kafka_record_size(0, 0, 3, 10, NULL, 0));
 	int len = kafka_batch_finish(&bb);
 	assert_true(len > 0 && len <= (int)sizeof small);
 	struct kafka_batch b;
@@ -301,6 +340,8 @@ static void test_legacy(void **state)
 	assert_int_equal(kafka_legacy_inner(&w, wrap, sizeof wrap, &inner_len), 0);
 	assert_int_equal(inner_len, 40);
 	assert_memory_equal(wrap, legacy + n, 40);
+	w.magic = 0; /* magic 0 lz4 (KAFKA-3160's bad header checksum is not checked) */
+	assert_int_equal(kafka_legacy_inner(&w, wrap, sizeof wrap, &inner_len), 0);
 	w.attributes = KAFKA_COMPRESSION_SNAPPY;
 	assert_int_equal(kafka_legacy_inner(&w, wrap, sizeof wrap, &inner_len), ERR_KAFKA_UNSUPPORTED_COMPRESSION);
 }
@@ -309,7 +350,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_build_parse_none), cmocka_unit_test(test_build_parse_lz4),
-		cmocka_unit_test(test_lz4_bomb), cmocka_unit_test(test_crc_and_stamping),
+		cmocka_unit_test(test_lz4_bomb), cmocka_unit_test(test_lz4_frame_shapes),
+		cmocka_unit_test(test_crc_and_stamping),
 		cmocka_unit_test(test_unsupported_codecs), cmocka_unit_test(test_bad_records),
 		cmocka_unit_test(test_builder_limits), cmocka_unit_test(test_legacy),
 	};

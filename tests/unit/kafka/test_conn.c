@@ -36,6 +36,7 @@ struct fake {
 	int requests;
 	struct bufferevent *peer;
 	struct net_tls *tls; /* server side, or NULL */
+	bool sasl_seen;      /* a SaslAuthenticate arrived */
 };
 
 static uint8_t f_arena[1 << 16], f_out[1 << 16];
@@ -115,6 +116,26 @@ static void fake_answer(struct fake *f, struct bufferevent *bev, const struct ka
 		t.partition_responses.count = 1;
 		r.responses.items = &t;
 		r.responses.count = 1;
+		n = kafka_response_encode(h->api_key, h->api_version, h->correlation_id, &r, f_out, sizeof f_out);
+	} else if (h->api_key == KAFKA_API_SASL_HANDSHAKE) {
+		struct kafka_sasl_handshake_response r;
+		struct kafka_str mech = { "PLAIN", 5 };
+		kafka_msg_init(&kafka_msg_sasl_handshake_response, &r);
+		r.mechanisms.items = &mech;
+		r.mechanisms.count = 1;
+		const struct kafka_str *m = &req->sasl_handshake.mechanism;
+		if (m->len != 5 || memcmp(m->p, "PLAIN", 5))
+			r.error_code = KAFKA_EC_UNSUPPORTED_SASL_MECHANISM;
+		n = kafka_response_encode(h->api_key, h->api_version, h->correlation_id, &r, f_out, sizeof f_out);
+	} else if (h->api_key == KAFKA_API_SASL_AUTHENTICATE) {
+		struct kafka_sasl_authenticate_response r;
+		kafka_msg_init(&kafka_msg_sasl_authenticate_response, &r);
+		const struct kafka_bytes *b = &req->sasl_authenticate.auth_bytes;
+		f->sasl_seen = true;
+		if (b->len != 13 || memcmp(b->p, "\0ferry\0secret", 13)) {
+			r.error_code = KAFKA_EC_SASL_AUTHENTICATION_FAILED;
+			r.error_message = (struct kafka_str){ "bad password", 12 };
+		}
 		n = kafka_response_encode(h->api_key, h->api_version, h->correlation_id, &r, f_out, sizeof f_out);
 	} else {
 		return; /* Heartbeat and the rest: never answered (timeouts) */
@@ -435,6 +456,33 @@ static void test_connect_errors(void **state)
 	event_base_free(base);
 }
 
+/* SASL/PLAIN after negotiation: the right password reaches READY, a wrong one or an unknown mechanism ends the
+ * connection with ERR_AUTH before any request of the owner goes out. */
+static void test_sasl_plain(void **state)
+{
+	(void)state;
+	static const struct { const char *mech, *pass; int ready; } cases[] = {
+		{ "PLAIN", "secret", 1 }, { "PLAIN", "wrong", 0 }, { "SCRAM-SHA-256", "secret", 0 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct ctx x;
+		struct fake f;
+		memset(&x, 0, sizeof x);
+		x.base = event_base_new();
+		fake_start(&f, x.base);
+		struct kafka_conn_config cfg = { .client_id = "ferry-sasl", .sasl_mechanism = cases[i].mech,
+						 .sasl_username = "ferry", .sasl_password = cases[i].pass };
+		x.conn = kafka_conn_new(x.base, &cfg, on_event, &x);
+		assert_int_equal(kafka_conn_connect(x.conn, "127.0.0.1", f.port), 0);
+		RUN_UNTIL(&x, x.ready || x.closed);
+		assert_int_equal(x.ready, cases[i].ready);
+		if (!cases[i].ready)
+			assert_int_equal(x.close_err, ERR_AUTH);
+		assert_int_equal(f.sasl_seen, i < 2); /* an unsupported mechanism stops at the handshake */
+		teardown(&x, &f);
+	}
+}
+
 /* The same client over TLS through net/tls.h, against the fake broker behind a TLS listener. */
 static void test_tls(void **state)
 {
@@ -484,7 +532,7 @@ int main(void)
 		cmocka_unit_test(test_negotiate_and_pipeline), cmocka_unit_test(test_metadata_cache),
 		cmocka_unit_test(test_timeout), cmocka_unit_test(test_peer_close_and_oversize),
 		cmocka_unit_test(test_free_from_callback), cmocka_unit_test(test_connect_errors),
-		cmocka_unit_test(test_tls),
+		cmocka_unit_test(test_tls), cmocka_unit_test(test_sasl_plain),
 	};
 	return cmocka_run_group_tests_name("kafka/conn", tests, NULL, NULL);
 }

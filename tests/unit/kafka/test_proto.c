@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "kafka/proto.h"
@@ -131,6 +132,14 @@ static void test_api_versions_kip511(void **state)
 	static const uint8_t unk[] = { 0, 77, 0, 0, 0, 0, 0, 6, 0xff, 0xff };
 	assert_int_equal(kafka_request_decode(unk, sizeof unk, &h, &any, &a), ERR_KAFKA_UNKNOWN_API);
 	assert_int_equal(h.correlation_id, 6);
+	/* ControlledShutdown v0: request header v0, no client id; the header is read right, the API refused. */
+	static const uint8_t cs0[] = { 0, 7, 0, 0, 0, 0, 0, 9, 0, 0, 0, 1 };
+	assert_int_equal(kafka_request_header_version(KAFKA_API_CONTROLLED_SHUTDOWN, 0), 0);
+	assert_int_equal(kafka_request_header_version(KAFKA_API_CONTROLLED_SHUTDOWN, 1), 1);
+	assert_int_equal(kafka_request_header_decode(cs0, sizeof cs0, &h), 8);
+	assert_int_equal(h.correlation_id, 9);
+	assert_int_equal(h.client_id.len, -1);
+	assert_int_equal(kafka_request_decode(cs0, sizeof cs0, &h, &any, &a), ERR_KAFKA_UNKNOWN_API);
 	/* Supported API, unsupported version. */
 	static const uint8_t hi[] = { 0, 0, 0, 10, 0, 0, 0, 6, 0xff, 0xff, 0 };
 	assert_int_equal(kafka_request_decode(hi, sizeof hi, &h, &any, &a), ERR_KAFKA_UNSUPPORTED_VERSION);
@@ -148,12 +157,58 @@ static void test_header_truncation(void **state)
 	assert_int_equal(kafka_error_code_from_err(ERR_CORRUPT), 2);
 }
 
+/* Zero-copy Fetch: the split encoding, reassembled from buf and the segments, is the ordinary encoding. */
+static void test_split_encoding(void **state)
+{
+	(void)state;
+	static const uint8_t recs[3][40] = { "batch-one...", "batch-two, a little longer", "three" };
+	struct kafka_fetch_response r;
+	struct kafka_fetch_response_fetchable_topic_response t;
+	struct kafka_fetch_response_partition_data p[4];
+	kafka_msg_init(&kafka_msg_fetch_response, &r);
+	KAFKA_INIT(kafka_fetch_response_fetchable_topic_response, &t);
+	for (int i = 0; i < 4; i++) {
+		KAFKA_INIT(kafka_fetch_response_partition_data, &p[i]);
+		p[i].partition_index = i;
+		p[i].high_watermark = 100 + i;
+		p[i].records = i == 2 ? (struct kafka_bytes){ NULL, -1 } : (struct kafka_bytes){ recs[i % 3], 20 + i };
+	}
+	t.topic = (struct kafka_str){ "telemetry", 9 };
+	t.partitions.items = p;
+	t.partitions.count = 4;
+	r.responses.items = &t;
+	r.responses.count = 1;
+	for (int16_t ver = 4; ver <= 12; ver += 8) {
+		uint8_t whole[1024], split[1024], joined[1024];
+		int n = kafka_response_encode(KAFKA_API_FETCH, ver, 7, &r, whole, sizeof whole);
+		assert_true(n > 0);
+		struct kafka_segment segs[4];
+		size_t count;
+		int m = kafka_response_encode_split(KAFKA_API_FETCH, ver, 7, &r, split, sizeof split, segs, 4, &count);
+		assert_int_equal(count, 3); /* the null records field has no bytes to splice */
+		size_t at = 0, out = 0;
+		for (size_t i = 0; i < count; i++) {
+			memcpy(joined + out, split + at, segs[i].at - at);
+			out += segs[i].at - at;
+			memcpy(joined + out, segs[i].p, segs[i].len);
+			out += segs[i].len;
+			at = segs[i].at;
+		}
+		memcpy(joined + out, split + at, (size_t)m - at);
+		out += (size_t)m - at;
+		assert_int_equal(out, (size_t)n);
+		assert_memory_equal(joined, whole, (size_t)n);
+		assert_int_equal(kafka_response_encode_split(KAFKA_API_FETCH, ver, 7, &r, split, sizeof split, segs, 2,
+							     &count), ERR_FULL);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_frame_peek), cmocka_unit_test(test_request_header_versions),
 		cmocka_unit_test(test_response_header_versions), cmocka_unit_test(test_api_versions_kip511),
-		cmocka_unit_test(test_header_truncation),
+		cmocka_unit_test(test_header_truncation), cmocka_unit_test(test_split_encoding),
 	};
 	return cmocka_run_group_tests_name("kafka/proto", tests, NULL, NULL);
 }

@@ -235,6 +235,23 @@ static void test_utf8(void **state)
 		assert_int_equal(mqtt_utf8_check((const uint8_t *)t[i].s, strlen(t[i].s)), t[i].rc);
 	assert_int_equal(mqtt_utf8_check((const uint8_t *)"a\0b", 3), ERR_MQTT_UTF8_NUL);
 	assert_int_equal(mqtt_utf8_check((const uint8_t *)"\xc0\x80", 2), ERR_MQTT_UTF8); /* overlong NUL */
+	/* The word-at-a-time ASCII path: a bad byte or a NUL at every position of a longer string. */
+	uint8_t buf[40];
+	for (size_t at = 0; at < sizeof buf; at++) {
+		memset(buf, 'a', sizeof buf);
+		assert_int_equal(mqtt_utf8_check(buf, sizeof buf), 0);
+		buf[at] = 0;
+		assert_int_equal(mqtt_utf8_check(buf, sizeof buf), ERR_MQTT_UTF8_NUL);
+		buf[at] = 0xff;
+		assert_int_equal(mqtt_utf8_check(buf, sizeof buf), ERR_MQTT_UTF8);
+		buf[at] = 0x80;
+		assert_int_equal(mqtt_utf8_check(buf, sizeof buf), ERR_MQTT_UTF8);
+		if (at + 2 <= sizeof buf) {
+			memcpy(buf + at, "\xc3\xa9", 2);
+			assert_int_equal(mqtt_utf8_check(buf, sizeof buf), 0);
+			assert_int_equal(mqtt_utf8_check(buf, at + 1), ERR_MQTT_UTF8); /* cut inside */
+		}
+	}
 }
 
 int main(void)

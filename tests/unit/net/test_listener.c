@@ -12,10 +12,12 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/dns.h>
 #include <event2/event.h>
 
 #include "base/err.h"
 #include "base/metrics.h"
+#include "net/dial.h"
 #include "net/http_admin.h"
 #include "net/listener.h"
 #include "net/tls.h"
@@ -187,6 +189,66 @@ static void test_tls_handshake_and_timeout(void **state)
 	net_tls_unref(ct);
 }
 
+struct dial_result {
+	short what;
+	struct event_base *base;
+};
+
+static void dial_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct dial_result *r = arg;
+	(void)bev;
+	r->what |= what;
+	event_base_loopbreak(r->base);
+}
+
+/* net_dial by name through evdns (hosts file, no blocking), with TLS checked against the name; and a
+ * refused port reporting an error. */
+static void test_dial(void **state)
+{
+	(void)state;
+	struct net_tls_config sc = {.cert_file = pki("server.crt"), .key_file = pki("server.key")};
+	struct net_tls_config cc = {.ca_file = pki("ca.crt"), .verify = NET_TLS_VERIFY_REQUIRED};
+	struct net_tls *st, *ct;
+	char err[256];
+	assert_int_equal(net_tls_new(&st, NET_TLS_SERVER, &sc, err, sizeof err), 0);
+	assert_int_equal(net_tls_new(&ct, NET_TLS_CLIENT, &cc, err, sizeof err), 0);
+	struct fx f;
+	struct net_listener_config cfg = {.tls = st};
+	start(&f, &cfg, 0);
+	net_tls_unref(st);
+	struct evdns_base *dns = evdns_base_new(f.base, 0);
+	assert_non_null(dns);
+	evdns_base_load_hosts(dns, NULL);
+	struct dial_result r = {0, f.base};
+	struct bufferevent *c = net_dial(f.base, dns, "localhost", net_listener_port(f.l), ct);
+	assert_non_null(c);
+	bufferevent_setcb(c, NULL, NULL, dial_event, &r);
+	bufferevent_enable(c, EV_READ | EV_WRITE);
+	struct timeval tv = {5, 0};
+	event_base_loopexit(f.base, &tv);
+	event_base_dispatch(f.base);
+	assert_int_equal(r.what, BEV_EVENT_CONNECTED);
+	assert_true(net_tls_is_established(c));
+	bufferevent_free(c);
+
+	/* nothing listens there: an error, not a hang */
+	int dead = fixture_free_port();
+	r.what = 0;
+	c = net_dial(f.base, NULL, "127.0.0.1", (uint16_t)dead, NULL);
+	assert_non_null(c);
+	bufferevent_setcb(c, NULL, NULL, dial_event, &r);
+	bufferevent_enable(c, EV_READ | EV_WRITE);
+	event_base_loopexit(f.base, &tv);
+	event_base_dispatch(f.base);
+	assert_true(r.what & BEV_EVENT_ERROR);
+	bufferevent_free(c);
+	evdns_base_free(dns, 0);
+	spin(&f, 20);
+	stop(&f);
+	net_tls_unref(ct);
+}
+
 static void test_bind_errors(void **state)
 {
 	(void)state;
@@ -303,6 +365,7 @@ int main(void)
 		cmocka_unit_test(test_connection_limit),
 		cmocka_unit_test(test_rate_limit),
 		cmocka_unit_test(test_tls_handshake_and_timeout),
+		cmocka_unit_test(test_dial),
 		cmocka_unit_test(test_bind_errors),
 		cmocka_unit_test(test_admin_http),
 	};

@@ -143,12 +143,25 @@ static void cli_read(struct bufferevent *bev, void *arg)
 		event_base_loopbreak(t->base);
 }
 
+static int libevent_warnings;
+static void count_warnings(int severity, const char *msg)
+{
+	(void)msg;
+	if (severity >= EVENT_LOG_WARN)
+		libevent_warnings++;
+}
+
 static void cli_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct t *t = arg;
 	if (what & BEV_EVENT_CONNECTED) {
 		t->cli.connected = true;
 		t->cli.ident_rc = net_tls_peer_identity(bev, t->cli.ident, sizeof t->cli.ident);
+		if (t->want == 0) { /* free at once, with the adapter's post-handshake push still pending */
+			bufferevent_free(t->cli.bev);
+			t->cli.bev = NULL;
+			event_base_loopbreak(t->base);
+		}
 		return;
 	}
 	t->cli.error |= (what & BEV_EVENT_ERROR) != 0;
@@ -315,6 +328,135 @@ static void test_close_after_flush(void **state)
 	teardown_t(&t);
 }
 
+/* The owner frees the bufferevent from its CONNECTED callback: the socket below must be freed with it
+ * (libevent warns "too few references" and leaks it otherwise). */
+static void test_free_on_connected(void **state)
+{
+	(void)state;
+	event_set_log_callback(count_warnings);
+	libevent_warnings = 0;
+	for (int i = 0; i < 3; i++) {
+		struct t t;
+		setup_t(&t, make(NET_TLS_SERVER, "server.crt", "server.key", NULL, NET_TLS_VERIFY_NONE),
+			make(NET_TLS_CLIENT, NULL, NULL, "ca.crt", NET_TLS_VERIFY_REQUIRED));
+		connect_client(&t, "localhost");
+		run(&t, 10);
+		assert_true(t.cli.connected);
+		struct timeval tv = {0, 50000};
+		event_base_loopexit(t.base, &tv);
+		event_base_dispatch(t.base);
+		teardown_t(&t);
+	}
+	event_set_log_callback(NULL);
+	assert_int_equal(libevent_warnings, 0);
+}
+
+/* Our client resumes with the ticket our server issued: the second connection skips the public-key work. */
+static void test_session_resumption(void **state)
+{
+	(void)state;
+	struct net_tls *srv = make(NET_TLS_SERVER, "server.crt", "server.key", NULL, NET_TLS_VERIFY_NONE);
+	/* VERIFY_NONE only so that the host name can vary: a session is offered to the same name only */
+	struct net_tls *cli = make(NET_TLS_CLIENT, NULL, NULL, "ca.crt", NET_TLS_VERIFY_NONE);
+	static const char *const hosts[] = {"a.example", "a.example", "b.example"};
+	for (int i = 0; i < 3; i++) {
+		struct t t;
+		net_tls_ref(srv), net_tls_ref(cli);
+		setup_t(&t, srv, cli);
+		connect_client(&t, hosts[i]);
+		bufferevent_write(t.cli.bev, "x", 1);
+		t.want = 1;
+		run(&t, 10);
+		assert_true(t.cli.connected);
+		teardown_t(&t);
+	}
+	struct net_tls_stats st;
+	net_tls_get_stats(cli, &st);
+	assert_int_equal(st.handshakes, 3);
+	assert_int_equal(st.resumed, 1);
+	net_tls_unref(srv);
+	net_tls_unref(cli);
+}
+
+/* openssl s_client -reconnect: each reconnection must reuse the session (our server's tickets). */
+struct many {
+	struct event_base *base;
+	struct net_tls *tls;
+	int open;
+};
+
+static void many_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct many *m = arg;
+	if (what & BEV_EVENT_CONNECTED)
+		return;
+	bufferevent_free(bev);
+	m->open--;
+}
+
+static void many_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len, void *arg)
+{
+	struct many *m = arg;
+	(void)l, (void)sa, (void)len;
+	struct bufferevent *b = net_tls_wrap(m->tls, m->base, bufferevent_socket_new(m->base, fd, BEV_OPT_CLOSE_ON_FREE),
+					     NULL);
+	bufferevent_setcb(b, NULL, NULL, many_event, m);
+	bufferevent_enable(b, EV_READ | EV_WRITE);
+	m->open++;
+}
+
+static void reap_many(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what;
+	pid_t *pid = arg;
+	if (waitpid(*pid, NULL, WNOHANG) == *pid)
+		*pid = 0;
+}
+
+static void test_openssl_reconnect_reuses(void **state)
+{
+	(void)state;
+	struct many m = {.base = event_base_new(),
+			 .tls = make(NET_TLS_SERVER, "server.crt", "server.key", NULL, NET_TLS_VERIFY_NONE)};
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct evconnlistener *l = evconnlistener_new_bind(m.base, many_accept, &m, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
+							   16, (struct sockaddr *)&a, sizeof a);
+	socklen_t alen = sizeof a;
+	getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&a, &alen);
+	char out[300], cmd[1024];
+	snprintf(out, sizeof out, "%s/reconnect.out", fixture_pki());
+	snprintf(cmd, sizeof cmd,
+		 "openssl s_client -connect 127.0.0.1:%d -servername localhost -CAfile %s -reconnect </dev/null >%s 2>&1",
+		 ntohs(a.sin_port), pki("ca.crt"), out);
+	pid_t pid = fixture_spawn(cmd);
+	struct event *tick = event_new(m.base, -1, EV_PERSIST, reap_many, &pid);
+	struct timeval every = {0, 20000};
+	event_add(tick, &every);
+	for (int i = 0; i < 500 && pid > 0; i++) {
+		struct timeval tv = {0, 20000};
+		event_base_loopexit(m.base, &tv);
+		event_base_dispatch(m.base);
+	}
+	if (pid > 0)
+		fixture_stop(pid);
+	char got[16384];
+	fixture_read_file(out, got, sizeof got);
+	int reused = 0;
+	for (const char *p = got; (p = strstr(p, "Reused, TLSv1.2")); p++)
+		reused++;
+	if (reused < 5)
+		fail_msg("s_client -reconnect reused %d of 5:\n%s", reused, got);
+	event_free(tick);
+	evconnlistener_free(l);
+	for (int i = 0; i < 50 && m.open > 0; i++) {
+		struct timeval tv = {0, 10000};
+		event_base_loopexit(m.base, &tv);
+		event_base_dispatch(m.base);
+	}
+	net_tls_unref(m.tls);
+	event_base_free(m.base);
+}
+
 static void test_san_only_identity(void **state)
 {
 	(void)state;
@@ -475,6 +617,9 @@ int main(void)
 		cmocka_unit_test(test_one_mib_through),
 		cmocka_unit_test(test_pause_resume),
 		cmocka_unit_test(test_close_after_flush),
+		cmocka_unit_test(test_free_on_connected),
+		cmocka_unit_test(test_session_resumption),
+		cmocka_unit_test(test_openssl_reconnect_reuses),
 		cmocka_unit_test(test_san_only_identity),
 		cmocka_unit_test(test_wrong_hostname),
 		cmocka_unit_test(test_untrusted_server),

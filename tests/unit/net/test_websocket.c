@@ -17,6 +17,7 @@
 #include "net/listener.h"
 #include "net/tls.h"
 #include "net/websocket.h"
+#include "port.h"
 #include "tls_fixture.h"
 
 #define REQ(extra)                                                                                             \
@@ -204,8 +205,9 @@ struct e2e {
 	struct bufferevent *srv;    /* the server's WebSocket bufferevent */
 	struct bufferevent *cli;    /* raw client (plain or TLS) speaking WebSocket by hand */
 	struct evbuffer *got;       /* client: bytes from the server */
-	bool srv_open, srv_eof, srv_error;
+	bool srv_open, srv_eof, srv_error, srv_timeout;
 	const char *path;
+	uint64_t timeout_ms;
 };
 
 static void srv_read(struct bufferevent *bev, void *arg)
@@ -223,6 +225,7 @@ static void srv_event(struct bufferevent *bev, short what, void *arg)
 	}
 	e->srv_eof |= (what & BEV_EVENT_EOF) != 0;
 	e->srv_error |= (what & BEV_EVENT_ERROR) != 0;
+	e->srv_timeout |= (what & BEV_EVENT_TIMEOUT) != 0;
 	e->srv = NULL;
 	net_bev_close_after_flush(bev, 2000, NULL, NULL);
 }
@@ -231,7 +234,7 @@ static void on_conn(void *arg, struct bufferevent *bev, const struct sockaddr *p
 {
 	struct e2e *e = arg;
 	(void)peer, (void)len;
-	struct net_ws_config cfg = {.path = e->path, .handshake_timeout_ms = 2000};
+	struct net_ws_config cfg = {.path = e->path, .handshake_timeout_ms = e->timeout_ms ? e->timeout_ms : 2000};
 	e->srv = net_ws_wrap(e->base, bev, &cfg);
 	assert_non_null(e->srv);
 	assert_true(net_ws_is_ws(e->srv));
@@ -301,7 +304,7 @@ static bool three_frames(struct e2e *e)
 	return strstr(f, "8:") != NULL;
 }
 
-static bool srv_gone(struct e2e *e) { return e->srv == NULL && (e->srv_eof || e->srv_error); }
+static bool srv_gone(struct e2e *e) { return e->srv == NULL && (e->srv_eof || e->srv_error || e->srv_timeout); }
 
 static void e2e_run(struct net_tls *srv_tls, struct net_tls *cli_tls)
 {
@@ -398,6 +401,32 @@ static void refused(const char *path, const char *req, const char *status)
 	event_base_free(e.base);
 }
 
+/* A client that connects and never sends its upgrade is dropped after handshake_timeout_ms. */
+static void test_glue_handshake_timeout(void **state)
+{
+	(void)state;
+	struct e2e e = {.base = event_base_new(), .got = evbuffer_new(), .path = "/mqtt", .timeout_ms = 100};
+	struct net_listener_config lc = {.address = "127.0.0.1"};
+	char err[256];
+	assert_int_equal(net_listener_new(&e.l, e.base, &lc, on_conn, &e, err, sizeof err), 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(net_listener_port(e.l)),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	e.cli = bufferevent_socket_new(e.base, -1, BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_socket_connect(e.cli, (struct sockaddr *)&a, sizeof a);
+	bufferevent_setcb(e.cli, cli_read, NULL, cli_event, &e);
+	bufferevent_enable(e.cli, EV_READ | EV_WRITE);
+	bufferevent_write(e.cli, "GET /mq", 7); /* a partial request, then silence */
+	uint64_t t0 = port_now_ms();
+	spin_until(&e, srv_gone);
+	assert_true(e.srv_timeout);
+	assert_false(e.srv_open);
+	assert_true(port_now_ms() - t0 < 1500);
+	bufferevent_free(e.cli);
+	net_listener_free(e.l);
+	evbuffer_free(e.got);
+	event_base_free(e.base);
+}
+
 static void test_glue_refusals(void **state)
 {
 	(void)state;
@@ -419,6 +448,7 @@ int main(void)
 		cmocka_unit_test(test_glue_plain),
 		cmocka_unit_test(test_glue_over_tls),
 		cmocka_unit_test(test_glue_refusals),
+		cmocka_unit_test(test_glue_handshake_timeout),
 	};
 	int rc = cmocka_run_group_tests_name("net/websocket", tests, NULL, NULL);
 	fixture_cleanup();

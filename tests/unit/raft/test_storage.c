@@ -211,20 +211,48 @@ static void test_corrupt_middle_segment(void **state)
 	assert_int_equal(raft_file_open(dir, &n), ERR_CORRUPT);
 }
 
-static void test_bad_hard_state(void **state)
+static void flip(const char *name, off_t off)
+{
+	char path[128];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	int fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	uint8_t b;
+	assert_int_equal(pread(fd, &b, 1, off), 1);
+	b ^= 0x5a;
+	assert_int_equal(pwrite(fd, &b, 1, off), 1);
+	close(fd);
+}
+
+/* The hard state lives in two slots written in turn: a torn newest slot falls back to the older one. */
+static void test_hard_state_slots(void **state)
 {
 	(void)state;
 	struct raft_boot b;
 	struct raft_storage *s = reopen(NULL, &b);
-	struct raft_hard_state hs = {.term = 1};
+	struct raft_hard_state hs = {.term = 1, .vote = 3, .commit = 0};
+	s->set_hard_state(s, &hs);
+	assert_int_equal(s->sync(s), 0); /* seq 1: slot 1 */
+	hs = (struct raft_hard_state){.term = 2, .vote = 0, .commit = 0};
+	s->set_hard_state(s, &hs);
+	assert_int_equal(s->sync(s), 0); /* seq 2: slot 0 */
+	s = reopen(s, &b);
+	assert_int_equal(b.hs.term, 2);
+	s->destroy(s);
+	flip("hardstate", 20); /* the newest slot, torn */
+	s = reopen(NULL, &b);
+	assert_int_equal(b.hs.term, 1);
+	assert_int_equal(b.hs.vote, 3);
+	/* writing again goes over the damaged slot; the good one stays */
+	hs = (struct raft_hard_state){.term = 5, .vote = 1, .commit = 0};
 	s->set_hard_state(s, &hs);
 	assert_int_equal(s->sync(s), 0);
+	s = reopen(s, &b);
+	assert_int_equal(b.hs.term, 5);
 	s->destroy(s);
-	char path[128];
-	snprintf(path, sizeof path, "%s/hardstate", dir);
-	int fd = open(path, O_RDWR);
-	assert_int_equal(pwrite(fd, "\x07", 1, 4), 1); /* version 7, checksum now wrong too */
-	close(fd);
+	/* both slots damaged: not something a crash does */
+	flip("hardstate", 20);
+	flip("hardstate", 64 + 20);
 	struct raft_storage *n = NULL;
 	assert_int_equal(raft_file_open(dir, &n), ERR_CORRUPT);
 }
@@ -332,7 +360,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_segments_roll_and_compact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_middle_segment, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_hard_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hard_state_slots, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fsync_failure, setup, teardown),
 		cmocka_unit_test(test_mem_crash_keeps_prefix),
 		cmocka_unit_test_setup_teardown(test_node_restarts_from_files, setup, teardown),
