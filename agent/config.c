@@ -164,6 +164,10 @@ int agent_config_validate(const struct agent_config *c, char *err, size_t err_le
 		return snprintf(err, err_len, "data_dir is empty"), ERR_CONFIG;
 	if (c->limits.max_inflight > c->limits.max_queued_messages && c->limits.max_queued_messages)
 		return snprintf(err, err_len, "[limits] max_inflight is over max_queued_messages"), ERR_CONFIG;
+	if (c->limits.max_queued_bytes < c->limits.max_packet_size)
+		return snprintf(err, err_len, "[limits] max_queued_bytes is under max_packet_size: a largest message "
+					      "could never be queued"),
+		       ERR_CONFIG;
 	return 0;
 }
 

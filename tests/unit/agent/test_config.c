@@ -94,6 +94,7 @@ static void test_errors(void **state)
 	expect_error("[websocket]\nenabled true\npath mqtt\n", "start with '/'");
 	expect_error("[limits]\nmax_queued_messages 5\n", "max_inflight is over");
 	expect_error("[mqtt]\nport 1\nport 2\n", "set twice");
+	expect_error("[limits]\nmax_packet_size 32m\n", "max_queued_bytes is under max_packet_size");
 }
 
 static char *slurp(const char *path, size_t *len)
