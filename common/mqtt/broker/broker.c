@@ -97,6 +97,10 @@ void bk_client_kill(struct mqtt_broker *b, struct mqtt_client *c, uint8_t reason
 	if (c->state == CLIENT_CLOSING)
 		return;
 	if (c->state == CLIENT_CONNECTED && c->version == MQTT_V5 && reason5 != 0xFF) {
+		/* Codes that only a CONNACK may carry (a malformed second CONNECT: 0x84, 0x85) become Protocol
+		 * Error, which is what a second CONNECT is anyway (5.0 [MQTT-3.1.0-2]). */
+		if (!mqtt_reason_allowed(MQTT_DISCONNECT, reason5))
+			reason5 = MQTT_RC_PROTOCOL_ERROR;
 		struct mqtt_packet p = {.type = MQTT_DISCONNECT};
 		p.u.disconnect.reason = reason5;
 		/* 5.0 §3.14.2.2.3: a reason string unless the client asked for no problem information. */
