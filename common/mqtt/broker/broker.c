@@ -120,7 +120,7 @@ struct mqtt_client *mqtt_broker_client_new(struct mqtt_broker *b, void *io, uint
 		return NULL;
 	c->io = io;
 	c->state = CLIENT_NEW;
-	c->accepted_ms = c->last_rx_ms = now_ms;
+	c->last_rx_ms = now_ms;
 	c->their_packet_max = UINT32_MAX;
 	c->next = b->clients;
 	if (b->clients)
@@ -448,7 +448,7 @@ uint32_t mqtt_broker_tick(struct mqtt_broker *b, uint64_t now_ms, int64_t wall_m
 	b->wall_minus_mono_ms = wall_ms - (int64_t)now_ms;
 	for (struct mqtt_client *c = b->clients, *next; c; c = next) {
 		next = c->next;
-		if (c->state == CLIENT_NEW && now_ms - c->accepted_ms >= b->cfg.connect_timeout_ms) {
+		if (c->state == CLIENT_NEW && now_ms - c->last_rx_ms >= b->cfg.connect_timeout_ms) {
 			c->state = CLIENT_CLOSING;
 			b->ops.close(b->ctx, c->io);
 		} else if (c->state == CLIENT_CONNECTED && c->keep_alive_s &&

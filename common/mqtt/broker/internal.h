@@ -18,7 +18,6 @@ struct hnode {
 	const uint8_t *key; /* owned by the containing object */
 	uint32_t key_len;
 	uint32_t hash;
-	uintptr_t scope;    /* part of the key; 0 unless a table needs two-part keys */
 };
 
 struct htable {
@@ -27,11 +26,11 @@ struct htable {
 	uint32_t count;
 };
 
-uint32_t bk_ht_hash(uintptr_t scope, const uint8_t *key, uint32_t len);
+uint32_t bk_ht_hash(const uint8_t *key, uint32_t len);
 void bk_ht_init(struct htable *t);
 void bk_ht_deinit(struct htable *t); /* frees the slot array only */
-struct hnode *bk_ht_find(const struct htable *t, uintptr_t scope, const uint8_t *key, uint32_t len);
-int bk_ht_insert(struct htable *t, struct hnode *n); /* n's key/hash/scope set; 0 or ERR_NOMEM */
+struct hnode *bk_ht_find(const struct htable *t, const uint8_t *key, uint32_t len);
+int bk_ht_insert(struct htable *t, struct hnode *n); /* n's key set; 0 or ERR_NOMEM */
 void bk_ht_remove(struct htable *t, struct hnode *n);
 /* Iteration: for (i = 0; i <= mask; i++) for (n = slots[i]; ...). */
 
@@ -137,7 +136,7 @@ struct mqtt_client {
 	bool stalled;               /* blocked and not draining (the caller decides) */
 	bool will_suppressed;       /* normal DISCONNECT received */
 	uint16_t keep_alive_s;
-	uint64_t accepted_ms, last_rx_ms;
+	uint64_t last_rx_ms;        /* the accept time until CONNECT (connect timeout), then keepalive */
 	/* limits negotiated at CONNECT */
 	uint16_t send_window;       /* outbound in flight: min(their Receive Maximum, inflight_max) */
 	uint32_t their_packet_max;  /* Maximum Packet Size they accept; UINT32_MAX if none */
