@@ -68,6 +68,12 @@ struct ab_stat_reader {
 	size_t offset; /* into struct mqtt_broker_stats */
 };
 
+struct ab_listener_reader {
+	struct agent_broker *ab;
+	uint8_t kind;
+	size_t offset; /* into struct net_listener_stats */
+};
+
 struct agent_broker {
 	struct event_base *base;
 	struct agent_config cfg;
@@ -96,6 +102,7 @@ struct agent_broker {
 	/* counters the engine does not keep */
 	uint64_t store_errors, store_full;
 	struct ab_stat_reader readers[AB_STAT_READERS_MAX];
+	struct ab_listener_reader listener_readers[AGENT_LISTENER_COUNT * 4];
 };
 
 uint64_t ab_now_ms(void);
