@@ -152,7 +152,6 @@ static void client_release(struct mqtt_client *c)
 			free((void *)c->alias_out[i].ptr);
 		free(c->alias_out);
 	}
-	free(c->rx_qos2);
 	free(c);
 }
 
@@ -270,6 +269,7 @@ void bk_session_destroy(struct mqtt_broker *b, struct mqtt_session *s)
 	bk_session_drop_subs(b, s);
 	bk_session_clear_queue(b, s);
 	bk_msg_unref(s->will);
+	free(s->rx_qos2);
 	bk_ht_remove(&b->sessions, &s->h);
 	b->stats.sessions--;
 	free(s);

@@ -121,6 +121,9 @@ struct mqtt_session {
 	uint64_t match_epoch;
 	uint32_t target_index;
 	bool in_pressure;           /* listed in b->pressure_list */
+	/* inbound QoS 2 packet ids whose PUBREL has not come: session state (5.0 §4.1), not connection state */
+	uint16_t *rx_qos2;
+	uint16_t rx_qos2_count, rx_qos2_cap;
 	char client_id[];           /* NUL-terminated, client_id_len bytes */
 };
 
@@ -142,9 +145,6 @@ struct mqtt_client {
 	uint32_t their_packet_max;  /* Maximum Packet Size they accept; UINT32_MAX if none */
 	uint16_t alias_in_max, alias_out_max;
 	bool problem_info;          /* Request Problem Information */
-	/* inbound QoS 2 packet ids waiting for PUBREL, and QoS 1/2 counted against our Receive Maximum */
-	uint16_t *rx_qos2;
-	uint16_t rx_qos2_count;
 	uint16_t rx_max;            /* our Receive Maximum as advertised at CONNECT */
 	/* topic aliases */
 	struct mqtt_bytes *alias_in;     /* alias_in_max entries, heap copies of topics */
@@ -237,6 +237,8 @@ void bk_session_clear_queue(struct mqtt_broker *b, struct mqtt_session *s);
 void bk_dlv_persist(struct mqtt_broker *b, struct mqtt_session *s, struct dlv *d);
 void bk_queue_expire(struct mqtt_broker *b, struct mqtt_session *s);
 void bk_pressure_forget(struct mqtt_broker *b, struct mqtt_session *s);
+/* publish.c: remember an inbound QoS 2 id (0, ERR_FULL over cap_max, ERR_NOMEM) */
+int bk_rx_qos2_add(struct mqtt_session *s, uint16_t id, uint16_t cap_max);
 
 /* subscribe.c */
 int bk_handle_subscribe(struct mqtt_broker *b, struct mqtt_client *c, const struct mqtt_subscribe *p);

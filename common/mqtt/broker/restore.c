@@ -89,3 +89,11 @@ int mqtt_broker_restore_retained(struct mqtt_broker *b, const struct mqtt_msg_vi
 	bk_msg_unref(m);
 	return 0;
 }
+
+int mqtt_broker_restore_rx_qos2(struct mqtt_broker *b, struct mqtt_session *s, uint16_t packet_id)
+{
+	if (!packet_id)
+		return ERR_CORRUPT;
+	uint16_t cap = b->cfg.receive_max ? b->cfg.receive_max : 1;
+	return bk_rx_qos2_add(s, packet_id, cap);
+}
