@@ -36,6 +36,13 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	ab_check_stalled(ab);
 }
 
+static bool on_publish(void *ctx, void *io, const struct mqtt_msg *msg)
+{
+	struct agent_broker *ab = ctx;
+	(void)io;
+	return ab->publish_hook && ab->publish_hook(ab->publish_hook_arg, msg);
+}
+
 int agent_broker_new(struct agent_broker **out, struct event_base *base, const struct agent_config *cfg,
 		     struct store *store, struct auth *auth, struct metrics *metrics, char *err, size_t err_len)
 {
@@ -61,6 +68,7 @@ int agent_broker_new(struct agent_broker **out, struct event_base *base, const s
 	ops.authenticate = ab_authenticate;
 	ops.authorize = ab_authorize;
 	ops.throttle = ab_throttle;
+	ops.on_publish = on_publish;
 	ab->b = mqtt_broker_new(&ec, &ops, ab, ab_now_ms(), port_wall_ms());
 	ab->reap_ev = event_new(base, -1, 0, ab_reap_cb, ab);
 	ab->tick_ev = event_new(base, -1, EV_PERSIST, tick_cb, ab);
@@ -126,6 +134,12 @@ void agent_broker_free(struct agent_broker *ab)
 	dbuf_deinit(&ab->scratch);
 	dbuf_deinit(&ab->scratch2);
 	free(ab);
+}
+
+void agent_broker_set_publish_hook(struct agent_broker *ab, agent_publish_hook *fn, void *arg)
+{
+	ab->publish_hook = fn;
+	ab->publish_hook_arg = arg;
 }
 
 void agent_broker_reload(struct agent_broker *ab, const struct agent_config *cfg)

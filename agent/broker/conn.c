@@ -14,6 +14,7 @@
 
 #include "agent/broker/internal.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/rw.h"
 #include "net/bev.h"
 #include "net/listener.h"
@@ -447,6 +448,42 @@ static int listener_tls(const struct agent_listener *cfg, struct net_tls **out, 
 	return net_tls_new(out, NET_TLS_SERVER, &tc, err, err_len);
 }
 
+static int64_t read_listener_metric(void *arg)
+{
+	const struct ab_listener_metric *m = arg;
+	struct net_listener_stats st;
+	if (!m->owner || !m->owner->l) /* stopped listeners are zeroed */
+		return 0;
+	net_listener_get_stats(m->owner->l, &st);
+	return (int64_t)*(const uint64_t *)((const char *)&st + m->offset);
+}
+
+/* Listener counters (accepted, refused by the two limits, failed TLS handshakes) as gauges read at scrape. */
+static void listener_metrics_register(struct ab_listener *l)
+{
+	static const struct {
+		const char *name, *help;
+		size_t offset;
+	} m[AB_LISTENER_METRICS] = {
+		{"ferry_agent_listener_accepted_total", "Connections handed over",
+		 offsetof(struct net_listener_stats, accepted)},
+		{"ferry_agent_listener_refused_limit_total", "Connections refused over max_connections",
+		 offsetof(struct net_listener_stats, refused_limit)},
+		{"ferry_agent_listener_refused_rate_total", "Connections refused over max_connections_per_second",
+		 offsetof(struct net_listener_stats, refused_rate)},
+		{"ferry_agent_listener_handshake_failed_total", "TLS handshakes failed or timed out",
+		 offsetof(struct net_listener_stats, handshake_failed)},
+	};
+	if (!l->ab->metrics)
+		return;
+	char labels[64];
+	snprintf(labels, sizeof labels, "listener=\"%s\"", kind_names[l->kind]);
+	for (int k = 0; k < AB_LISTENER_METRICS; k++) {
+		l->metrics[k] = (struct ab_listener_metric){l, m[k].offset};
+		metrics_gauge_fn(l->ab->metrics, m[k].name, labels, m[k].help, read_listener_metric, &l->metrics[k]);
+	}
+}
+
 static int listen_one(struct agent_broker *ab, enum agent_listener_kind kind, const struct agent_listener *cfg,
 		      char *err, size_t err_len)
 {
@@ -471,6 +508,7 @@ static int listen_one(struct agent_broker *ab, enum agent_listener_kind kind, co
 	if (rc)
 		return rc;
 	l->port = net_listener_port(l->l);
+	listener_metrics_register(l);
 	log_info("mqtt: listening on %s:%u (%s%s)", cfg->address, l->port, kind_names[kind], tls ? ", TLS" : "");
 	return 0;
 }

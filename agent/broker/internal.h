@@ -55,23 +55,26 @@ struct ab_pending {
 	uint8_t bytes[];
 };
 
+struct ab_listener;
+/* One listener counter exported to /metrics: which listener, which field of struct net_listener_stats. */
+struct ab_listener_metric {
+	struct ab_listener *owner;
+	size_t offset;
+};
+
+#define AB_LISTENER_METRICS 4
 struct ab_listener {
 	struct agent_broker *ab;
 	struct net_listener *l;
 	uint8_t kind;
 	uint16_t port;
+	struct ab_listener_metric metrics[AB_LISTENER_METRICS];
 };
 
 #define AB_STAT_READERS_MAX 24
 struct ab_stat_reader {
 	struct agent_broker *ab;
 	size_t offset; /* into struct mqtt_broker_stats */
-};
-
-struct ab_listener_reader {
-	struct agent_broker *ab;
-	uint8_t kind;
-	size_t offset; /* into struct net_listener_stats */
 };
 
 struct agent_broker {
@@ -90,6 +93,8 @@ struct agent_broker {
 	uint64_t started_ms;
 	/* store ordering: acks wait until `committed` reaches their tag */
 	uint64_t submitted, committed;
+	agent_publish_hook *publish_hook; /* store and forward; NULL when no route */
+	void *publish_hook_arg;
 	struct ab_pending *pending_head, *pending_tail;
 	struct ab_conn *paused;          /* connections not read while the store catches up */
 	struct ab_conn *throttled;       /* publishers not read for a moment: a receiver's queue is filling */
@@ -102,7 +107,6 @@ struct agent_broker {
 	/* counters the engine does not keep */
 	uint64_t store_errors, store_full;
 	struct ab_stat_reader readers[AB_STAT_READERS_MAX];
-	struct ab_listener_reader listener_readers[AGENT_LISTENER_COUNT * 4];
 };
 
 uint64_t ab_now_ms(void);

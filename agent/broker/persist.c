@@ -199,6 +199,13 @@ out:
 	submitted(ab, rc);
 }
 
+int agent_broker_store_call(struct agent_broker *ab, store_call_fn *fn, void *fn_arg)
+{
+	int rc = ab->store ? store_call(ab->store, fn, fn_arg, on_done, ab) : ERR_STATE;
+	submitted(ab, rc);
+	return rc;
+}
+
 /* ---- startup load ------------------------------------------------------------------------------------ */
 
 static struct mqtt_bytes cbytes(const char *s) { return (struct mqtt_bytes){(const uint8_t *)s, (uint32_t)strlen(s)}; }

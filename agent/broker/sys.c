@@ -87,31 +87,6 @@ static int64_t read_accepted(void *ctx)
 	}
 	return n;
 }
-/* Per listener: net_listener's counters, labelled listener="mqtt" | "mqtt_tls" | "websocket". */
-struct listener_stat {
-	const char *name, *help;
-	size_t offset;
-};
-#define LSTAT(field, name, help) {name, help, offsetof(struct net_listener_stats, field)}
-static const struct listener_stat listener_stats[] = {
-	LSTAT(accepted, "ferry_agent_listener_accepted_total", "Connections handed to the broker"),
-	LSTAT(refused_limit, "ferry_agent_listener_refused_limit_total", "Connections refused over max_connections"),
-	LSTAT(refused_rate, "ferry_agent_listener_refused_rate_total",
-	      "Connections refused over max_connections_per_second"),
-	LSTAT(handshake_failed, "ferry_agent_listener_handshake_failed_total", "TLS handshakes that failed or timed out"),
-};
-
-static int64_t read_listener_stat(void *ctx)
-{
-	const struct ab_listener_reader *r = ctx;
-	const struct ab_listener *l = &r->ab->listeners[r->kind];
-	if (!l->l)
-		return 0;
-	struct net_listener_stats st;
-	net_listener_get_stats(l->l, &st);
-	return (int64_t)*(const uint64_t *)(const void *)((const char *)&st + r->offset);
-}
-
 static int64_t read_store_errors(void *ctx) { return (int64_t)((struct agent_broker *)ctx)->store_errors; }
 static int64_t read_backlog(void *ctx)
 {
@@ -141,20 +116,4 @@ void ab_metrics_register(struct agent_broker *ab)
 	metrics_gauge_fn(ab->metrics, "ferry_mqtt_store_backlog", "", "Store items submitted and not committed",
 			 read_backlog, ab);
 	metrics_gauge_fn(ab->metrics, "ferry_process_rss_bytes", "", "Resident set size", read_rss, NULL);
-	static const char *const names[AGENT_LISTENER_COUNT] = {"mqtt", "mqtt_tls", "websocket"};
-	const bool enabled[AGENT_LISTENER_COUNT] = {ab->cfg.mqtt.enabled, ab->cfg.mqtt_tls.enabled,
-						    ab->cfg.websocket.enabled};
-	size_t n = 0;
-	for (int k = 0; k < AGENT_LISTENER_COUNT; k++) {
-		if (!enabled[k])
-			continue;
-		char labels[32];
-		snprintf(labels, sizeof labels, "listener=\"%s\"", names[k]);
-		for (size_t i = 0; i < sizeof listener_stats / sizeof listener_stats[0]; i++) {
-			struct ab_listener_reader *r = &ab->listener_readers[n++];
-			*r = (struct ab_listener_reader){ab, (uint8_t)k, listener_stats[i].offset};
-			metrics_gauge_fn(ab->metrics, listener_stats[i].name, labels, listener_stats[i].help,
-					 read_listener_stat, r);
-		}
-	}
 }
