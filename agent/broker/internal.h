@@ -40,8 +40,8 @@ struct ab_conn {
 	struct ab_conn *paused_next;
 	struct ab_conn *throttled_next;
 	uint8_t kind;                   /* enum agent_listener_kind */
-	bool closing, reaping, paused, blocked, throttled, stalled;
-	bool rev_assigned, dirty, io_error;
+	bool closing : 1, reaping : 1, paused : 1, blocked : 1, throttled : 1, stalled : 1;
+	bool rev_assigned : 1, dirty : 1, io_error : 1;
 	uint64_t blocked_since_ms;
 	char *username;                 /* as authenticated (or the certificate identity); NULL: anonymous */
 	char *identity;                 /* TLS client certificate CN/SAN; NULL when none */

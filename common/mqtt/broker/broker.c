@@ -97,6 +97,10 @@ void bk_client_kill(struct mqtt_broker *b, struct mqtt_client *c, uint8_t reason
 	if (c->state == CLIENT_CLOSING)
 		return;
 	if (c->state == CLIENT_CONNECTED && c->version == MQTT_V5 && reason5 != 0xFF) {
+		/* Codes that only a CONNACK may carry (a malformed second CONNECT: 0x84, 0x85) become Protocol
+		 * Error, which is what a second CONNECT is anyway (5.0 [MQTT-3.1.0-2]). */
+		if (!mqtt_reason_allowed(MQTT_DISCONNECT, reason5))
+			reason5 = MQTT_RC_PROTOCOL_ERROR;
 		struct mqtt_packet p = {.type = MQTT_DISCONNECT};
 		p.u.disconnect.reason = reason5;
 		/* 5.0 §3.14.2.2.3: a reason string unless the client asked for no problem information. */
@@ -116,7 +120,7 @@ struct mqtt_client *mqtt_broker_client_new(struct mqtt_broker *b, void *io, uint
 		return NULL;
 	c->io = io;
 	c->state = CLIENT_NEW;
-	c->accepted_ms = c->last_rx_ms = now_ms;
+	c->last_rx_ms = now_ms;
 	c->their_packet_max = UINT32_MAX;
 	c->next = b->clients;
 	if (b->clients)
@@ -148,7 +152,6 @@ static void client_release(struct mqtt_client *c)
 			free((void *)c->alias_out[i].ptr);
 		free(c->alias_out);
 	}
-	free(c->rx_qos2);
 	free(c);
 }
 
@@ -266,6 +269,7 @@ void bk_session_destroy(struct mqtt_broker *b, struct mqtt_session *s)
 	bk_session_drop_subs(b, s);
 	bk_session_clear_queue(b, s);
 	bk_msg_unref(s->will);
+	free(s->rx_qos2);
 	bk_ht_remove(&b->sessions, &s->h);
 	b->stats.sessions--;
 	free(s);
@@ -444,7 +448,7 @@ uint32_t mqtt_broker_tick(struct mqtt_broker *b, uint64_t now_ms, int64_t wall_m
 	b->wall_minus_mono_ms = wall_ms - (int64_t)now_ms;
 	for (struct mqtt_client *c = b->clients, *next; c; c = next) {
 		next = c->next;
-		if (c->state == CLIENT_NEW && now_ms - c->accepted_ms >= b->cfg.connect_timeout_ms) {
+		if (c->state == CLIENT_NEW && now_ms - c->last_rx_ms >= b->cfg.connect_timeout_ms) {
 			c->state = CLIENT_CLOSING;
 			b->ops.close(b->ctx, c->io);
 		} else if (c->state == CLIENT_CONNECTED && c->keep_alive_s &&

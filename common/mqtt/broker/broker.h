@@ -63,6 +63,8 @@ enum mqtt_store_kind {
 	MQTT_STORE_QUEUE_DEL,    /* client_id, seq */
 	MQTT_STORE_RETAIN_PUT,   /* msg (its topic is the key) */
 	MQTT_STORE_RETAIN_DEL,   /* topic */
+	MQTT_STORE_RX_PUT,       /* client_id, packet_id: a QoS 2 message received, its PUBREL not yet */
+	MQTT_STORE_RX_DEL,       /* client_id, packet_id: PUBREL received */
 };
 
 /* Delivery states of a queued message (what is persisted, and what resend does on reconnect). */
@@ -200,5 +202,7 @@ int mqtt_broker_restore_queued(struct mqtt_broker *b, struct mqtt_session *s, ui
 			       const struct mqtt_msg_view *m, uint8_t qos, uint8_t state, uint16_t packet_id,
 			       uint32_t sub_id);
 int mqtt_broker_restore_retained(struct mqtt_broker *b, const struct mqtt_msg_view *m);
+/* An inbound QoS 2 packet id awaiting PUBREL: a resent PUBLISH with it is acknowledged, not delivered again. */
+int mqtt_broker_restore_rx_qos2(struct mqtt_broker *b, struct mqtt_session *s, uint16_t packet_id);
 
 #endif

@@ -18,7 +18,6 @@ struct hnode {
 	const uint8_t *key; /* owned by the containing object */
 	uint32_t key_len;
 	uint32_t hash;
-	uintptr_t scope;    /* part of the key; 0 unless a table needs two-part keys */
 };
 
 struct htable {
@@ -27,11 +26,11 @@ struct htable {
 	uint32_t count;
 };
 
-uint32_t bk_ht_hash(uintptr_t scope, const uint8_t *key, uint32_t len);
+uint32_t bk_ht_hash(const uint8_t *key, uint32_t len);
 void bk_ht_init(struct htable *t);
 void bk_ht_deinit(struct htable *t); /* frees the slot array only */
-struct hnode *bk_ht_find(const struct htable *t, uintptr_t scope, const uint8_t *key, uint32_t len);
-int bk_ht_insert(struct htable *t, struct hnode *n); /* n's key/hash/scope set; 0 or ERR_NOMEM */
+struct hnode *bk_ht_find(const struct htable *t, const uint8_t *key, uint32_t len);
+int bk_ht_insert(struct htable *t, struct hnode *n); /* n's key set; 0 or ERR_NOMEM */
 void bk_ht_remove(struct htable *t, struct hnode *n);
 /* Iteration: for (i = 0; i <= mask; i++) for (n = slots[i]; ...). */
 
@@ -122,6 +121,9 @@ struct mqtt_session {
 	uint64_t match_epoch;
 	uint32_t target_index;
 	bool in_pressure;           /* listed in b->pressure_list */
+	/* inbound QoS 2 packet ids whose PUBREL has not come: session state (5.0 §4.1), not connection state */
+	uint16_t *rx_qos2;
+	uint16_t rx_qos2_count, rx_qos2_cap;
 	char client_id[];           /* NUL-terminated, client_id_len bytes */
 };
 
@@ -137,15 +139,12 @@ struct mqtt_client {
 	bool stalled;               /* blocked and not draining (the caller decides) */
 	bool will_suppressed;       /* normal DISCONNECT received */
 	uint16_t keep_alive_s;
-	uint64_t accepted_ms, last_rx_ms;
+	uint64_t last_rx_ms;        /* the accept time until CONNECT (connect timeout), then keepalive */
 	/* limits negotiated at CONNECT */
 	uint16_t send_window;       /* outbound in flight: min(their Receive Maximum, inflight_max) */
 	uint32_t their_packet_max;  /* Maximum Packet Size they accept; UINT32_MAX if none */
 	uint16_t alias_in_max, alias_out_max;
 	bool problem_info;          /* Request Problem Information */
-	/* inbound QoS 2 packet ids waiting for PUBREL, and QoS 1/2 counted against our Receive Maximum */
-	uint16_t *rx_qos2;
-	uint16_t rx_qos2_count;
 	uint16_t rx_max;            /* our Receive Maximum as advertised at CONNECT */
 	/* topic aliases */
 	struct mqtt_bytes *alias_in;     /* alias_in_max entries, heap copies of topics */
@@ -238,6 +237,8 @@ void bk_session_clear_queue(struct mqtt_broker *b, struct mqtt_session *s);
 void bk_dlv_persist(struct mqtt_broker *b, struct mqtt_session *s, struct dlv *d);
 void bk_queue_expire(struct mqtt_broker *b, struct mqtt_session *s);
 void bk_pressure_forget(struct mqtt_broker *b, struct mqtt_session *s);
+/* publish.c: remember an inbound QoS 2 id (0, ERR_FULL over cap_max, ERR_NOMEM) */
+int bk_rx_qos2_add(struct mqtt_session *s, uint16_t id, uint16_t cap_max);
 
 /* subscribe.c */
 int bk_handle_subscribe(struct mqtt_broker *b, struct mqtt_client *c, const struct mqtt_subscribe *p);

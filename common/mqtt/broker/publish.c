@@ -130,12 +130,41 @@ static int alias_resolve(struct mqtt_client *c, struct mqtt_publish *p)
 	return 0;
 }
 
-static int rx_qos2_find(const struct mqtt_client *c, uint16_t id)
+static int rx_qos2_find(const struct mqtt_session *s, uint16_t id)
 {
-	for (uint16_t i = 0; i < c->rx_qos2_count; i++)
-		if (c->rx_qos2[i] == id)
+	for (uint16_t i = 0; i < s->rx_qos2_count; i++)
+		if (s->rx_qos2[i] == id)
 			return i;
 	return -1;
+}
+
+int bk_rx_qos2_add(struct mqtt_session *s, uint16_t id, uint16_t cap_max)
+{
+	if (s->rx_qos2_count >= cap_max)
+		return ERR_FULL;
+	if (s->rx_qos2_count == s->rx_qos2_cap) {
+		uint32_t cap = s->rx_qos2_cap ? s->rx_qos2_cap * 2u : 4u;
+		if (cap > cap_max)
+			cap = cap_max;
+		uint16_t *a = realloc(s->rx_qos2, cap * sizeof *a);
+		if (!a)
+			return ERR_NOMEM;
+		s->rx_qos2 = a;
+		s->rx_qos2_cap = (uint16_t)cap;
+	}
+	s->rx_qos2[s->rx_qos2_count++] = id;
+	return 0;
+}
+
+static void rx_store(struct mqtt_broker *b, struct mqtt_session *s, uint8_t kind, uint16_t id)
+{
+	if (!s->expiry_s)
+		return;
+	struct mqtt_store_op op = {.kind = kind};
+	op.client_id = (struct mqtt_bytes){(const uint8_t *)s->client_id, s->client_id_len};
+	op.packet_id = id;
+	op.qos = 2;
+	bk_store_op(b, &op);
 }
 
 static void ack(struct mqtt_broker *b, struct mqtt_client *c, uint8_t type, uint16_t id, uint8_t reason, unsigned flags)
@@ -165,12 +194,12 @@ int bk_handle_publish(struct mqtt_broker *b, struct mqtt_client *c, struct mqtt_
 		return rc;
 	uint8_t ack_type = p->qos == 1 ? MQTT_PUBACK : MQTT_PUBREC;
 	if (p->qos == 2) {
-		if (rx_qos2_find(c, p->packet_id) >= 0) {
+		if (rx_qos2_find(c->session, p->packet_id) >= 0) {
 			/* A resend of a QoS 2 message we have (5.0 §4.3.3): acknowledge, do not deliver again. */
 			ack(b, c, MQTT_PUBREC, p->packet_id, 0, 0);
 			return 0;
 		}
-		if (c->rx_qos2_count >= c->rx_max) {
+		if (c->session->rx_qos2_count >= c->rx_max) {
 			bk_client_kill(b, c, MQTT_RC_RECEIVE_MAX_EXCEEDED); /* 5.0 §3.3.4 */
 			return 0;
 		}
@@ -207,12 +236,10 @@ int bk_handle_publish(struct mqtt_broker *b, struct mqtt_client *c, struct mqtt_
 	if (p->qos == 0)
 		return 0;
 	if (p->qos == 2) {
-		if (!c->rx_qos2) {
-			c->rx_qos2 = malloc(sizeof *c->rx_qos2 * c->rx_max);
-			if (!c->rx_qos2)
-				return ERR_NOMEM;
-		}
-		c->rx_qos2[c->rx_qos2_count++] = p->packet_id;
+		int rc2 = bk_rx_qos2_add(c->session, p->packet_id, c->rx_max);
+		if (rc2)
+			return rc2;
+		rx_store(b, c->session, MQTT_STORE_RX_PUT, p->packet_id);
 	}
 	/* Persist before acknowledging: the ack waits for the commit of what this message caused. */
 	ack(b, c, ack_type, p->packet_id, 0, wait || b->store_ops != ops_before ? MQTT_SEND_AFTER_COMMIT : 0);
@@ -221,12 +248,15 @@ int bk_handle_publish(struct mqtt_broker *b, struct mqtt_client *c, struct mqtt_
 
 int bk_handle_pubrel(struct mqtt_broker *b, struct mqtt_client *c, const struct mqtt_ack *a)
 {
-	int i = rx_qos2_find(c, a->packet_id);
+	struct mqtt_session *s = c->session;
+	int i = rx_qos2_find(s, a->packet_id);
 	uint8_t reason = 0;
-	if (i < 0)
+	if (i < 0) {
 		reason = MQTT_RC_PACKET_ID_NOT_FOUND; /* 5.0 §4.3.3: still answer with PUBCOMP */
-	else
-		c->rx_qos2[i] = c->rx_qos2[--c->rx_qos2_count];
+	} else {
+		s->rx_qos2[i] = s->rx_qos2[--s->rx_qos2_count];
+		rx_store(b, s, MQTT_STORE_RX_DEL, a->packet_id);
+	}
 	ack(b, c, MQTT_PUBCOMP, a->packet_id, c->version == MQTT_V5 ? reason : 0, 0);
 	return 0;
 }

@@ -54,7 +54,7 @@ static void f_close(void *ctx, void *io)
 static void f_store(void *ctx, const struct mqtt_store_op *op)
 {
 	(void)ctx;
-	assert(op->kind <= MQTT_STORE_RETAIN_DEL);
+	assert(op->kind <= MQTT_STORE_RX_DEL);
 }
 
 static bool f_authz(void *ctx, void *io, enum mqtt_acl_access a, struct mqtt_bytes topic)

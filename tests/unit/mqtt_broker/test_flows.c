@@ -370,6 +370,46 @@ static void test_restore(void **state)
 	world_free();
 }
 
+/* The inbound QoS 2 state belongs to the session: a PUBLISH resent on a new connection, before PUBREL, is
+ * acknowledged and not delivered twice; for a persistent session the ids are stored. */
+static void test_qos2_in_across_reconnect(void **state)
+{
+	(void)state;
+	world_init();
+	struct fake_conn *s = connect_simple("s", MQTT_V311);
+	subscribe(s, "t", 2);
+	uint8_t rc;
+	bool present;
+	struct fake_conn *p = connect_full("p", MQTT_V5, true, 600, NULL, NULL, 0, 0, &rc, &present);
+	W.op_count = 0;
+	publish(p, "t", "once", 2);
+	assert_int_equal(W.ops[0].kind, MQTT_STORE_RX_PUT);
+	assert_int_equal(W.ops[0].packet_id, 7);
+	expect_publish(s, "t", "once", 2);
+	conn_drop(p); /* gone before it saw the PUBREC */
+	p = connect_full("p", MQTT_V5, false, 600, NULL, NULL, 0, 0, &rc, &present);
+	assert_true(present);
+	assert_int_equal(publish_full(p, "t", "once", 2, false, 7, NULL), 0);
+	assert_int_equal(next(p)->type, MQTT_PUBREC);
+	assert_int_equal(pending(s), 0); /* not delivered again */
+	ack(p, MQTT_PUBREL, 7);
+	assert_int_equal(next(p)->type, MQTT_PUBCOMP);
+	assert_int_equal(p->pkt.u.ack.reason, 0);
+	assert_int_equal(W.ops[W.op_count - 1].kind, MQTT_STORE_RX_DEL);
+	/* restored after a restart */
+	struct mqtt_session *ses = mqtt_broker_session_find(W.b, mqtt_cstr("p"));
+	assert_non_null(ses);
+	conn_drop(p);
+	assert_int_equal(mqtt_broker_restore_rx_qos2(W.b, ses, 9), 0);
+	p = connect_full("p", MQTT_V5, false, 600, NULL, NULL, 0, 0, &rc, &present);
+	assert_int_equal(publish_full(p, "t", "again", 2, false, 9, NULL), 0);
+	assert_int_equal(next(p)->type, MQTT_PUBREC);
+	assert_int_equal(pending(s), 0);
+	conn_drop(p);
+	conn_drop(s);
+	world_free();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -386,6 +426,7 @@ int main(void)
 		cmocka_unit_test(test_backpressure_queue_bound),
 		cmocka_unit_test(test_throttle),
 		cmocka_unit_test(test_restore),
+		cmocka_unit_test(test_qos2_in_across_reconnect),
 	};
 	return cmocka_run_group_tests_name("mqtt_broker/flows", tests, NULL, NULL);
 }
