@@ -10,8 +10,9 @@
  * a group commit, log_commit.h) has covered it: log_flushed_offset() > its last offset.  acks=1/all answer
  * after that when the flush policy is LOG_FLUSH_SYNC.
  *
- * Threading: a log is used from one thread (the partition's event loop).  Every function returns 0 or a
- * negative ERR_* code unless it says otherwise. */
+ * Threading: a log is used from one thread (the partition's event loop); only the fdatasyncs of a group
+ * commit round may run elsewhere (log_commit_sync, log_flusher.h), and they touch no log state.  Every
+ * function returns 0 or a negative ERR_* code unless it says otherwise. */
 #ifndef FERRY_CLOUD_LOG_LOG_H
 #define FERRY_CLOUD_LOG_LOG_H
 

@@ -29,17 +29,47 @@ static size_t segment_for(const struct log *log, int64_t offset)
 	return i;
 }
 
-/* Walk from the index position to the batch whose last offset >= offset: 1 found, 0 none, <0 error. */
-static int find_batch(struct log *log, const struct log_segment *seg, int64_t offset, struct batch_header *h,
-		      int64_t *pos)
+/* A walk from an index position met something that is not a batch.  The segment's bytes were checked when
+ * they were appended or recovered, so the index is what is wrong (index files carry no checksum): rebuild it
+ * from the batch headers and write it back.  An error here is damage in the data itself. */
+static int reindex(struct log *log, struct log_segment *seg)
 {
 	struct seg_iter it;
-	seg_iter_init(&it, log, seg, index_lookup(seg, offset), seg->size);
+	struct batch_header h;
+	int64_t pos;
 	int rc;
-	while ((rc = seg_iter_next(&it, h, pos)) == 1)
-		if (batch_last_offset(h) >= offset)
-			return 1;
-	return rc;
+	index_reset(seg);
+	seg_iter_init(&it, log, seg, 0, seg->size);
+	while ((rc = seg_iter_next(&it, &h, &pos)) == 1) {
+		if ((rc = index_reserve(seg)))
+			return rc;
+		index_note_batch(log, seg, &h, pos);
+	}
+	if (rc < 0)
+		return rc;
+	log->stats.indexes_rebuilt++;
+	if (seg != log_active(log)) {
+		index_seal_time(seg);
+		(void)log->be->seg_seal(log, seg);
+	}
+	return 0;
+}
+
+/* Walk from the index position to the batch whose last offset >= offset: 1 found, 0 none, <0 error. */
+static int find_batch(struct log *log, struct log_segment *seg, int64_t offset, struct batch_header *h,
+		      int64_t *pos)
+{
+	for (int attempt = 0;; attempt++) {
+		struct seg_iter it;
+		int64_t from = index_lookup(seg, offset);
+		seg_iter_init(&it, log, seg, from, seg->size);
+		int rc;
+		while ((rc = seg_iter_next(&it, h, pos)) == 1)
+			if (batch_last_offset(h) >= offset)
+				return 1;
+		if (rc >= 0 || attempt || from == 0 || (rc = reindex(log, seg)))
+			return rc;
+	}
 }
 
 int log_read(struct log *log, int64_t offset, size_t max_bytes, int64_t max_offset, struct log_read *out)
@@ -54,6 +84,8 @@ int log_read(struct log *log, int64_t offset, size_t max_bytes, int64_t max_offs
 	struct log_segment *seg = log->segs[segment_for(log, offset)];
 	if (offset >= seg->next_offset)
 		return 0;
+	bool reindexed = false;
+again:;
 	struct batch_header h;
 	int64_t first_pos;
 	int rc = find_batch(log, seg, offset, &h, &first_pos);
@@ -69,9 +101,11 @@ int log_read(struct log *log, int64_t offset, size_t max_bytes, int64_t max_offs
 	/* Batches before an index entry end before its offset: jump to the furthest entry within both bounds,
 	 * then walk the last stretch header by header. */
 	struct index_entry e;
+	bool jumped = false;
 	if (index_floor_pos(seg, limit, max_offset, &e) && (int64_t)e.pos > end_pos) {
 		end_pos = e.pos;
 		next = seg->base_offset + e.rel_offset;
+		jumped = true;
 	}
 	struct seg_iter it;
 	seg_iter_init(&it, log, seg, end_pos, seg->size);
@@ -81,6 +115,13 @@ int log_read(struct log *log, int64_t offset, size_t max_bytes, int64_t max_offs
 			break;
 		end_pos = pos + (int64_t)batch_size(&h);
 		next = batch_last_offset(&h) + 1;
+	}
+	if (rc < 0 && jumped && !reindexed) {
+		/* The entry jumped to was not a batch boundary (see reindex): rebuild the index, read again. */
+		reindexed = true;
+		if ((rc = reindex(log, seg)))
+			return rc;
+		goto again;
 	}
 	if (rc < 0)
 		return rc;

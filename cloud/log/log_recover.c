@@ -26,6 +26,26 @@ static int cmp_i64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Index files whose .log is gone (a crash between the unlinks of a deleted segment) would be picked up by a
+ * future segment of the same base offset: remove them. */
+static void remove_orphans(const char *dir, const int64_t *bases, size_t count)
+{
+	static const char *const exts[] = {".index", ".timeindex"};
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++) {
+			int64_t off;
+			if (file_name_parse(de->d_name, exts[i], &off) &&
+			    !(count && bsearch(&off, bases, count, sizeof *bases, cmp_i64)))
+				unlinkat(dirfd(d), de->d_name, 0);
+		}
+	}
+	closedir(d);
+}
+
 /* Base offsets of the .log files, ascending; removes leftover temporary files. */
 static int list_segments(const char *dir, int64_t **bases, size_t *count, bool *clean)
 {
@@ -65,6 +85,8 @@ static int list_segments(const char *dir, int64_t **bases, size_t *count, bool *
 	closedir(d);
 	if (!rc && *count)
 		qsort(*bases, *count, sizeof **bases, cmp_i64);
+	if (!rc)
+		remove_orphans(dir, *bases, *count);
 	return rc;
 }
 
@@ -126,6 +148,10 @@ static int load_indexed(struct log *log, struct log_segment *seg, int64_t file_s
 	if (err || seg->size != file_size || seg->idx_count < idx_count || seg->idx[idx_count - 1].pos != last.pos ||
 	    seg->idx[idx_count - 1].rel_offset != last.rel_offset)
 		return ERR_CORRUPT;
+	/* A time entry names a batch of this segment: one past the end would send lookups past real data. */
+	for (size_t i = 0; i < seg->tidx_count; i++)
+		if (seg->base_offset + seg->tidx[i].rel_offset >= seg->next_offset)
+			return ERR_CORRUPT;
 	/* Batches past the last entry (appended after the index was written) make the files stale. */
 	seg->sealed = seg->idx_count == idx_count && seg->tidx_count == tidx_count;
 	return 0;

@@ -1,12 +1,11 @@
 /* Partition log throughput, beside what this machine's disk can do, measured in the same run:
  *   raw sequential write (write + one fdatasync) and raw fdatasync rate (4 KiB pwrite + fdatasync);
- *   log appends with no fsync, with one group commit per G appends across P partitions, and with an fsync
- *   per append; memory backend appends; reads (span lookup only, and span + copy out with pread).
+ *   log appends with no fsync, with one group commit per G appends across P partitions, with rounds on the
+ *   log_flusher thread, and with an fsync per append, each with its ack latency (append to flushed);
+ *   memory backend appends; reads (span lookup only, and span + copy out with pread).
  * Directory: $FERRY_BENCH_DIR, else $TMPDIR, else /tmp (it must be on the disk you want to measure).
  * Prints figures; asserts nothing about timing. */
 #include <fcntl.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "cloud/log/log_commit.h"
+#include "cloud/log/log_flusher.h"
 #include "port.h"
 #include "tests/unit/cloud/log_test_util.h"
 
@@ -80,41 +80,68 @@ static size_t make_batch(uint8_t *buf, size_t cap, size_t approx)
 	return test_batch_make(buf, cap, &b);
 }
 
-struct syncer {
-	struct log_commit_job *job;
-	pthread_t th;
-	atomic_bool done;
-};
-
-static void *syncer_main(void *arg)
+static void notify_nothing(void *ctx)
 {
-	struct syncer *sy = arg;
-	log_commit_sync(sy->job);
-	atomic_store(&sy->done, true);
-	return NULL;
+	(void)ctx; /* the benchmark polls after every append; a broker would wake its loop here */
 }
 
-/* Returns whether a round is in flight afterwards; drain waits for it and runs a last one. */
-static bool pipeline_step(struct log_commit *c, struct syncer *sy, bool inflight, bool drain)
+/* Ack latency: when a parked acks=all response could be sent (the batch is below the flushed offset). */
+struct acks {
+	int64_t *last;     /* per pending batch: its last offset */
+	uint64_t *t_ns;    /* and when it was appended */
+	size_t *head, *tail; /* per partition, into a slice of cap entries */
+	size_t cap;
+	uint64_t *lat_ns;
+	size_t lat_count;
+};
+
+static void acks_init(struct acks *a, int partitions, size_t batches)
 {
-	if (inflight && (drain || atomic_load(&sy->done))) {
-		pthread_join(sy->th, NULL);
-		if (log_commit_end(c, sy->job, NULL))
-			abort();
-		inflight = false;
+	a->cap = batches / (size_t)partitions + 2;
+	a->last = calloc(a->cap * (size_t)partitions, sizeof *a->last);
+	a->t_ns = calloc(a->cap * (size_t)partitions, sizeof *a->t_ns);
+	a->head = calloc((size_t)partitions, sizeof *a->head);
+	a->tail = calloc((size_t)partitions, sizeof *a->tail);
+	a->lat_ns = calloc(batches + 1, sizeof *a->lat_ns);
+	a->lat_count = 0;
+}
+
+static void acks_park(struct acks *a, int p, int64_t last, uint64_t now)
+{
+	size_t i = (size_t)p * a->cap + a->tail[p]++;
+	a->last[i] = last;
+	a->t_ns[i] = now;
+}
+
+static void acks_release(struct acks *a, struct log **logs, int partitions)
+{
+	uint64_t now = port_now_ns();
+	for (int p = 0; p < partitions; p++) {
+		int64_t flushed = log_flushed_offset(logs[p]);
+		while (a->head[p] < a->tail[p] && a->last[(size_t)p * a->cap + a->head[p]] < flushed)
+			a->lat_ns[a->lat_count++] = now - a->t_ns[(size_t)p * a->cap + a->head[p]++];
 	}
-	if (drain) {
-		log_commit_run(c, NULL);
-		return false;
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+	return a < b ? -1 : a > b;
+}
+
+static void acks_print(struct acks *a)
+{
+	if (a->lat_count) {
+		qsort(a->lat_ns, a->lat_count, sizeof *a->lat_ns, cmp_u64);
+		printf("%-21s  ack latency p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", "",
+		       a->lat_ns[a->lat_count / 2] / 1e6, a->lat_ns[a->lat_count * 99 / 100] / 1e6,
+		       a->lat_ns[a->lat_count - 1] / 1e6);
 	}
-	if (!inflight) {
-		if (log_commit_begin(c, sy->job))
-			abort();
-		atomic_store(&sy->done, false);
-		pthread_create(&sy->th, NULL, syncer_main, sy);
-		inflight = true;
-	}
-	return inflight;
+	free(a->last);
+	free(a->t_ns);
+	free(a->head);
+	free(a->tail);
+	free(a->lat_ns);
 }
 
 static void append_run(const char *dir, const struct run *r, struct log **keep)
@@ -139,32 +166,40 @@ static void append_run(const char *dir, const struct run *r, struct log **keep)
 	uint8_t *batch = malloc(r->batch_len + 4096);
 	size_t len = make_batch(batch, r->batch_len + 4096, r->batch_len);
 	uint64_t count = 0, bytes = 0;
-	struct log_commit_job job = {0};
-	struct syncer sy = {.job = &job};
-	bool inflight = false;
+	struct log_flusher fl;
+	if (r->group < 0 && log_flusher_start(&fl, notify_nothing, NULL))
+		abort();
+	struct acks acks;
+	acks_init(&acks, r->partitions, r->total / len + 1);
 	uint64_t t0 = port_now_ns();
 	while (bytes < r->total) {
-		struct log *log = logs[count % (uint64_t)r->partitions];
+		int p = (int)(count % (uint64_t)r->partitions);
+		struct log *log = logs[p];
 		struct log_append_info info;
 		if (log_append(log, batch, len, 1, LOG_APPEND_LEADER, &info))
 			abort();
+		if (r->group)
+			acks_park(&acks, p, info.last_offset, port_now_ns());
 		log_commit_add(&c, log);
 		count++;
 		bytes += len;
 		if (r->group > 0 && count % (uint64_t)r->group == 0 && log_commit_run(&c, NULL))
 			abort();
-		if (r->group < 0) /* the event loop's view: start a round when none runs, publish when done */
-			inflight = pipeline_step(&c, &sy, inflight, false);
+		if (r->group < 0 && log_flusher_poll(&fl, &c, NULL)) /* what the event loop does */
+			abort();
+		if (r->group)
+			acks_release(&acks, logs, r->partitions);
 	}
-	if (r->group < 0)
-		pipeline_step(&c, &sy, inflight, true);
-	if (r->group > 0)
+	if (r->group < 0 && log_flusher_stop(&fl, &c))
+		abort();
+	if (r->group)
 		log_commit_run(&c, NULL);
-	log_commit_job_deinit(&job);
+	acks_release(&acks, logs, r->partitions);
 	double s = secs(t0);
 	printf("%-21s: %8.1f MB/s  %9.0f batches/s  (%zu B batches, %d partition%s, %s; %llu fdatasyncs, %.2f s)\n",
 	       r->name, bytes / MIB / s, count / s, len, r->partitions, r->partitions > 1 ? "s" : "",
-	       r->mem ? "memory" : r->group < 0 ? "rounds on a thread" : r->group ? "group commit" : "no fsync", (unsigned long long)c.flush_count, s);
+	       r->mem ? "memory" : r->group < 0 ? "log_flusher thread" : r->group ? "group commit" : "no fsync", (unsigned long long)c.flush_count, s);
+	acks_print(&acks);
 	log_commit_deinit(&c);
 	free(batch);
 	for (int p = 0; p < r->partitions; p++) {
@@ -214,8 +249,8 @@ int main(void)
 		{"append, no fsync", 1, 0, 16384, (size_t)256 << 20, false},
 		{"append, group commit", 4, 64, 16384, (size_t)256 << 20, false},
 		{"append, group commit", 4, 64, 1024, (size_t)32 << 20, false},
-		{"append, pipelined", 4, -1, 16384, (size_t)256 << 20, false},
-		{"append, pipelined", 4, -1, 1024, (size_t)32 << 20, false},
+		{"append, flusher", 4, -1, 16384, (size_t)256 << 20, false},
+		{"append, flusher", 4, -1, 1024, (size_t)32 << 20, false},
 		{"append, fsync each", 1, 1, 16384, (size_t)16 << 20, false},
 		{"append, memory", 1, 0, 16384, (size_t)256 << 20, true},
 	};

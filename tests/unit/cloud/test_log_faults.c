@@ -11,6 +11,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "cloud/log/log_commit.h"
+#include "cloud/log/log_flusher.h"
 #include "log_fixture.h"
 
 static struct port_syscalls real;
@@ -454,6 +455,78 @@ static void test_commit_off_thread(void **state)
 	log_commit_deinit(&c);
 }
 
+static void notify_pipe(void *ctx)
+{
+	int fd = *(int *)ctx;
+	char x = 1;
+	if (write(fd, &x, 1) != 1)
+		abort();
+}
+
+static void wait_notified(int fd)
+{
+	char x;
+	assert_int_equal(read(fd, &x, 1), 1);
+}
+
+/* The flusher thread as the event loop would use it: poll after appends and when notified. */
+static void test_flusher_thread(void **state)
+{
+	struct fx *f = *state;
+	struct log_commit c;
+	struct log_flusher fl;
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(log_commit_init(&c, 4), 0);
+	assert_int_equal(fx_open(f), 0);
+	assert_int_equal(log_flusher_start(&fl, notify_pipe, &fds[1]), 0);
+	size_t flushed;
+	assert_int_equal(log_flusher_poll(&fl, &c, &flushed), 0); /* nothing due: no round */
+	assert_false(log_flusher_busy(&fl));
+
+	assert_int_equal(fx_append_n(f, 10, 1), 10);
+	assert_int_equal(log_commit_add(&c, f->log), 0);
+	datasync_count = 0;
+	assert_int_equal(log_flusher_poll(&fl, &c, &flushed), 0);
+	assert_int_equal(flushed, 0);
+	assert_int_equal(fx_append_n(f, 5, 1), 15); /* arrives while the round is out */
+	assert_int_equal(log_commit_add(&c, f->log), 0);
+	wait_notified(fds[0]);
+	assert_int_equal(log_flusher_poll(&fl, &c, &flushed), 0); /* publishes 10, starts the round for 15 */
+	assert_int_equal(flushed, 1);
+	assert_true(log_flushed_offset(f->log) >= 10);
+	wait_notified(fds[0]);
+	assert_int_equal(log_flusher_poll(&fl, &c, &flushed), 0);
+	assert_int_equal(log_flushed_offset(f->log), 15);
+	assert_int_equal(datasync_count, 2);
+
+	/* a failing disk: the round reports it and the log fails */
+	assert_int_equal(fx_append_n(f, 1, 1), 16);
+	assert_int_equal(log_commit_add(&c, f->log), 0);
+	datasync_fail = 1;
+	assert_int_equal(log_flusher_poll(&fl, &c, NULL), 0);
+	wait_notified(fds[0]);
+	assert_int_equal(log_flusher_poll(&fl, &c, NULL), ERR_IO);
+	assert_int_equal(log_failed(f->log), ERR_IO);
+	datasync_fail = 0;
+
+	/* stop waits for a round in flight and publishes it */
+	struct log *other;
+	assert_int_equal(log_file_open(test_path(f->dir, "other"), &f->cfg, &other), 0);
+	struct test_batch b = test_batch_default();
+	struct log_append_info info;
+	size_t len = test_batch_make(f->buf, sizeof f->buf, &b);
+	assert_int_equal(log_append(other, f->buf, len, 0, LOG_APPEND_LEADER, &info), 0);
+	assert_int_equal(log_commit_add(&c, other), 0);
+	assert_int_equal(log_flusher_poll(&fl, &c, NULL), 0);
+	assert_int_equal(log_flusher_stop(&fl, &c), 0);
+	assert_int_equal(log_flushed_offset(other), 1);
+	assert_int_equal(log_close(other), 0);
+	log_commit_deinit(&c);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 #define T(t) cmocka_unit_test_setup_teardown(t, setup, fx_teardown)
 
 int main(void)
@@ -462,6 +535,7 @@ int main(void)
 		T(test_enospc_append),       T(test_partial_write_then_eio), T(test_short_writes_and_eintr),
 		T(test_fsync_failure_fails_log), T(test_roll_failure),       T(test_enospc_at_close),       T(test_group_commit_counts),
 		T(test_flush_policies),      T(test_commit_bounds),         T(test_commit_off_thread),
+		T(test_flusher_thread),
 	};
 	return cmocka_run_group_tests_name("cloud/log_faults", tests, NULL, NULL);
 }
