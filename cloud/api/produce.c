@@ -151,6 +151,16 @@ void api_produce(struct broker *b, struct kreq *r)
 		}
 	}
 	if (q->acks == 0) {
+		/* No answer with acks=0; an error closes the connection instead, so the producer notices and
+		 * refreshes its metadata (Kafka does the same). */
+		int16_t err = 0;
+		for (int32_t i = 0; i < resp.responses.count && !err; i++)
+			for (int32_t k = 0; k < resp.responses.items[i].partition_responses.count && !err; k++)
+				err = resp.responses.items[i].partition_responses.items[k].error_code;
+		if (err) {
+			log_warn("produce acks=0 from %s: error %d, closing the connection", kreq_peer(r), err);
+			kreq_close_after(r);
+		}
 		kreq_respond_none(r);
 		return;
 	}

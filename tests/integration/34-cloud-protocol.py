@@ -176,6 +176,16 @@ def main():
         err = struct.unpack(">h", data[4 + 4 + 2 + len(longname) + 4 + 4:][:2])[0]  # throttle, count, name, parts, index
         assert err == 3, "unknown topic error %d" % err
 
+        # acks=0: no answer when it works; a refused batch (bad CRC) closes the connection instead.
+        c4 = Conn(broker.port)
+        body = struct.pack(">h", -1) + struct.pack(">hi", 0, 5000) + struct.pack(">i", 1) + kstr(b"raw")
+        good = batch([b"quiet"])
+        c4.send(0, 3, body + struct.pack(">i", 1) + struct.pack(">i", 0) + struct.pack(">i", len(good)) + good)
+        metadata(c4, b"raw")  # the next answer on the connection is Metadata's: Produce got none
+        bad = batch([b"loud"], bad_crc=True)
+        c4.send(0, 3, body + struct.pack(">i", 1) + struct.pack(">i", 0) + struct.pack(">i", len(bad)) + bad)
+        assert c4.closed(), "acks=0 with a bad batch: connection stayed open"
+
         # ApiVersions v99: the KIP-511 answer (v0 layout, UNSUPPORTED_VERSION, our ranges).
         corr = c.send(18, 99, b"\x00")  # header v2 tagged fields; the body is not read
         rc, data = c.recv()
@@ -197,9 +207,9 @@ def main():
         import urllib.request
         base = "http://127.0.0.1:%d" % broker.admin_port
         metrics = urllib.request.urlopen(base + "/metrics", timeout=5).read().decode()
-        want = ['ferry_cloud_batches_crc_rejected_total 1', 'ferry_cloud_connections_closed_total{reason="oversize"} 1',
+        want = ['ferry_cloud_batches_crc_rejected_total 2', 'ferry_cloud_connections_closed_total{reason="oversize"} 1',
                 'ferry_cloud_connections_closed_total{reason="malformed"} 1',
-                'ferry_cloud_topic_records_in_total{topic="raw"} 8', 'ferry_cloud_requests_total{api="Produce"} 9',
+                'ferry_cloud_topic_records_in_total{topic="raw"} 9', 'ferry_cloud_requests_total{api="Produce"} 11',
                 'ferry_cloud_fetch_copied_bytes_total 0']
         for w in want:
             assert w in metrics, "missing from /metrics: %s" % w
