@@ -13,7 +13,7 @@ CC       ?= cc
 OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g
 WARN      = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla
-FERRY_CPPFLAGS = -I. -Icommon -Iports -D_GNU_SOURCE -MMD -MP -DFERRY_VERSION=\"$(VERSION)\"
+FERRY_CPPFLAGS = -I. -Icommon -Iports -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -MMD -MP -DFERRY_VERSION=\"$(VERSION)\"
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS   += -lmbedtls -lmbedx509 -lmbedcrypto -levent -levent_pthreads -lsqlite3 -llz4 -lpthread -lm
