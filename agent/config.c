@@ -17,6 +17,8 @@
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug", "trace", NULL};
 static const char *const sync_modes[] = {"full", "normal", NULL};
+static const char *const route_policies[] = {"reject", "evict", NULL};
+static const char *const compressions[] = {"none", "lz4", NULL};
 
 /* MQTT's own ceilings (MQTT 5.0 §1.5.4 strings, §2.1.4 packet size, §3.3.2.3.2 Receive Maximum). */
 #define MQTT_STRING_MAX 65535u
@@ -110,6 +112,52 @@ static const struct config_key store_keys[] = {
 	{0},
 };
 
+static const struct config_key uplink_keys[] = {
+	BOOL("enabled", uplink.enabled, "false", "Ship what the routes select to a Kafka cluster"),
+	STR("bootstrap", uplink.bootstrap, "127.0.0.1:9092", "host:port of a broker of the cluster (ferry-cloud or any Kafka)"),
+	STR("agent_id", uplink.agent_id, "agent", "This agent's name: the ferry.agent header and {agent} in route keys"),
+	SIZE("batch_bytes", uplink.batch_bytes, 1024, 64 << 20, "1m", "Uncompressed record bytes per Produce request at most"),
+	DUR("linger", uplink.linger_ms, 0, 60000, "5ms", "Wait this long for more messages before sending a batch that is not full"),
+	DUR("backoff_max", uplink.backoff_max_ms, 100, 600000, "30s", "Ceiling of the reconnect backoff (doubling from 100ms, with jitter)"),
+	DUR("request_timeout", uplink.request_timeout_ms, 1000, 600000, "30s", "A request not answered by then ends the connection (it is resent)"),
+	ENUM("compression", uplink.compression, compressions, "lz4", "Record batch compression: none or lz4"),
+	{0},
+};
+
+#define ROFF(f) offsetof(struct agent_route, f)
+#define RSZ(f) sizeof(((struct agent_route *)0)->f)
+static const struct config_key route_keys[] = {
+	{"filter", CFG_STR, ROFF(filter), RSZ(filter), 0, 0, "#", NULL, "MQTT topic filter whose messages this route ships"},
+	{"topic", CFG_STR, ROFF(topic), RSZ(topic), 0, 0, "mqtt", NULL, "Kafka topic the messages go to"},
+	{"key", CFG_STR, ROFF(key), RSZ(key), 0, 0, "{agent}/{topic}", NULL,
+	 "Record key template: {agent} and {topic} (the MQTT topic) are replaced; empty = no key"},
+	{"qos0", CFG_BOOL, ROFF(qos0), 0, 0, 1, "true", NULL, "Forward QoS 0 publishes"},
+	{"qos1", CFG_BOOL, ROFF(qos1), 0, 0, 1, "true", NULL, "Forward QoS 1 publishes (acknowledged once buffered)"},
+	{"qos2", CFG_BOOL, ROFF(qos2), 0, 0, 1, "true", NULL, "Forward QoS 2 publishes (acknowledged once buffered)"},
+	{"priority", CFG_U32, ROFF(priority), 0, 0, 9, "5", NULL, "0..9; when evicting, lower priorities go first"},
+	{"max_bytes", CFG_SIZE, ROFF(max_bytes), 0, 4096, 1ull << 40, "256m", NULL, "Buffered bytes (payload and key) this route may hold"},
+	{"max_age", CFG_DURATION, ROFF(max_age_ms), 0, 0, 365ull * 86400000, "0s", NULL,
+	 "Buffered messages older than this are dropped and counted; 0s = kept until shipped"},
+	{"policy", CFG_ENUM, ROFF(policy), 0, 0, 0, "reject", route_policies,
+	 "When max_bytes is reached: reject new messages (MQTT 5 reason 0x97) or evict the oldest"},
+	{0},
+};
+
+static void *open_route(void *ctx, const char *instance, char *err, size_t err_len)
+{
+	struct agent_config *c = ctx;
+	if (c->route_count == AGENT_ROUTES_MAX)
+		return snprintf(err, err_len, "more than %d routes", AGENT_ROUTES_MAX), NULL;
+	if (strlen(instance) >= AGENT_ROUTE_NAME_MAX)
+		return snprintf(err, err_len, "route name longer than %d bytes", AGENT_ROUTE_NAME_MAX - 1), NULL;
+	for (uint32_t i = 0; i < c->route_count; i++)
+		if (strcmp(c->routes[i].name, instance) == 0)
+			return snprintf(err, err_len, "route '%s' defined twice", instance), NULL;
+	struct agent_route *r = &c->routes[c->route_count++];
+	snprintf(r->name, sizeof r->name, "%s", instance);
+	return r;
+}
+
 const struct config_section agent_config_sections[] = {
 	{"", top_keys, NULL},
 	{"mqtt", mqtt_keys, NULL},
@@ -119,6 +167,8 @@ const struct config_section agent_config_sections[] = {
 	{"security", security_keys, NULL},
 	{"admin", admin_keys, NULL},
 	{"store", store_keys, NULL},
+	{"uplink", uplink_keys, NULL},
+	{"route", route_keys, open_route},
 	{NULL, NULL, NULL},
 };
 
@@ -162,8 +212,17 @@ int agent_config_validate(const struct agent_config *c, char *err, size_t err_le
 				       ERR_CONFIG;
 	if (!c->data_dir[0])
 		return snprintf(err, err_len, "data_dir is empty"), ERR_CONFIG;
+	if (c->uplink.enabled && (!strchr(c->uplink.bootstrap, ':') || !c->uplink.agent_id[0]))
+		return snprintf(err, err_len, "[uplink] bootstrap must be host:port and agent_id non-empty"), ERR_CONFIG;
+	for (uint32_t i = 0; i < c->route_count; i++)
+		if (!c->routes[i].topic[0] || !c->routes[i].filter[0])
+			return snprintf(err, err_len, "[route %s] needs filter and topic", c->routes[i].name), ERR_CONFIG;
 	if (c->limits.max_inflight > c->limits.max_queued_messages && c->limits.max_queued_messages)
 		return snprintf(err, err_len, "[limits] max_inflight is over max_queued_messages"), ERR_CONFIG;
+	if (c->limits.max_queued_bytes < c->limits.max_packet_size)
+		return snprintf(err, err_len, "[limits] max_queued_bytes is under max_packet_size: a largest message "
+					      "could never be queued"),
+		       ERR_CONFIG;
 	return 0;
 }
 
@@ -218,7 +277,8 @@ int agent_config_render_doc(struct dbuf *out)
 {
 	int rc = 0;
 	for (const struct config_section *s = agent_config_sections; s->keys && !rc; s++) {
-		rc = s->name[0] ? dbuf_printf(out, "\n### [%s]\n\n", s->name) : dbuf_printf(out, "\n### Top level\n\n");
+		rc = s->open ? dbuf_printf(out, "\n### [%s NAME] (one per route, at most %d)\n\n", s->name, AGENT_ROUTES_MAX)
+		     : s->name[0] ? dbuf_printf(out, "\n### [%s]\n\n", s->name) : dbuf_printf(out, "\n### Top level\n\n");
 		rc = rc ? rc : dbuf_addstr(out, "| key | type | range | default | meaning |\n|---|---|---|---|---|\n");
 		for (const struct config_key *k = s->keys; k->key && !rc; k++) {
 			char r[160];
@@ -235,7 +295,9 @@ int agent_config_render_example(struct dbuf *out)
 	int rc = dbuf_addstr(out, "# ferry-agent configuration: every key with its default, commented out.\n"
 				  "# Check a file with: ferry-agent --check-config -c FILE\n");
 	for (const struct config_section *s = agent_config_sections; s->keys && !rc; s++) {
-		if (s->name[0])
+		if (s->open) /* repeated: the header needs a name, so the example stays commented */
+			rc = dbuf_printf(out, "\n# One section per route, e.g.:\n#[%s sensors]\n", s->name);
+		else if (s->name[0])
 			rc = dbuf_printf(out, "\n[%s]\n", s->name);
 		for (const struct config_key *k = s->keys; k->key && !rc; k++)
 			rc = dbuf_printf(out, "# %s\n#%s%s%s\n", k->doc, k->key, k->def ? " " : "", k->def ? k->def : "");

@@ -2,8 +2,8 @@
  * line of documentation per key.  docs/agent-config.md and examples/agent.conf are rendered from the table
  * (agent_config_render_doc / _example) and a unit test keeps them in step.
  *
- * Sections: top level, [mqtt], [mqtt_tls], [websocket], [limits], [security], [admin], [store].
- * [route NAME] and [uplink] are reserved for the store-and-forward work and refused until they exist. */
+ * Sections: top level, [mqtt], [mqtt_tls], [websocket], [limits], [security], [admin], [store], [uplink] and
+ * any number (up to AGENT_ROUTES_MAX) of [route NAME]. */
 #ifndef FERRY_AGENT_CONFIG_H
 #define FERRY_AGENT_CONFIG_H
 
@@ -58,6 +58,39 @@ struct agent_store_cfg {
 	uint32_t batch_items_max;
 };
 
+#define AGENT_ROUTES_MAX 32
+#define AGENT_ID_MAX 128
+#define AGENT_KAFKA_TOPIC_MAX 250 /* Kafka's own limit is 249 bytes */
+#define AGENT_ROUTE_NAME_MAX 64
+
+enum agent_route_policy { AGENT_ROUTE_REJECT, AGENT_ROUTE_EVICT }; /* index into the choices */
+
+/* [route NAME]: which MQTT messages go upstream, to which Kafka topic, with which key (DESIGN.md, "Unified
+ * topics").  The buffer keeps them until the cloud acknowledged them; max_bytes/max_age bound it. */
+struct agent_route {
+	char name[AGENT_ROUTE_NAME_MAX];
+	char filter[1024];                    /* MQTT topic filter */
+	char topic[AGENT_KAFKA_TOPIC_MAX];    /* Kafka topic */
+	char key[256];                        /* template: {agent} and {topic} are replaced; empty = null key */
+	bool qos0, qos1, qos2;                /* which publish QoS levels the route forwards */
+	uint32_t priority;                    /* 0 (lowest) .. 9: evict-oldest drops low priorities first */
+	uint64_t max_bytes;                   /* buffered payload+key bytes of this route */
+	uint64_t max_age_ms;                  /* older rows are dropped (counted); 0 = no limit */
+	int policy;                           /* enum agent_route_policy when max_bytes is reached */
+};
+
+/* [uplink]: the Kafka producer that drains the buffer. */
+struct agent_uplink {
+	bool enabled;
+	char bootstrap[256];     /* host:port of one broker of the cluster */
+	char agent_id[AGENT_ID_MAX]; /* ferry.agent header and {agent} in key templates */
+	uint64_t batch_bytes;    /* records per Produce are cut at this many uncompressed bytes */
+	uint64_t linger_ms;      /* wait this long for more rows when a batch is not full */
+	uint64_t backoff_max_ms; /* reconnect backoff ceiling (doubles from 100 ms, with jitter) */
+	uint64_t request_timeout_ms;
+	int compression;         /* 0 none, 1 lz4 */
+};
+
 struct agent_config {
 	char data_dir[AGENT_PATH_MAX];
 	int log_level; /* enum log_level */
@@ -67,6 +100,9 @@ struct agent_config {
 	struct agent_security security;
 	struct agent_listener admin; /* address/port only */
 	struct agent_store_cfg store;
+	struct agent_uplink uplink;
+	struct agent_route routes[AGENT_ROUTES_MAX];
+	uint32_t route_count;
 };
 
 extern const struct config_section agent_config_sections[];

@@ -1,6 +1,6 @@
-/* ferry-agent: the edge daemon.  Parses options, loads the config, opens the store, serves the admin HTTP
- * endpoint and the listeners.  Until the MQTT broker engine is bound to it, listeners accept a connection,
- * log it and close it.  Process-wide things (signals, the event base) live here and nowhere else. */
+/* ferry-agent: the edge daemon.  Parses options, loads the config, opens the store, binds the MQTT broker
+ * (agent/broker) to it and serves the admin HTTP endpoint.  Process-wide things (signals, the event base)
+ * live here and nowhere else. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,7 +15,9 @@
 #include "agent/auth.h"
 #include "agent/broker/agent_broker.h"
 #include "agent/config.h"
+#include "agent/fwd.h"
 #include "agent/store.h"
+#include "agent/uplink.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/metrics.h"
@@ -44,6 +46,8 @@ struct agent {
 	struct metrics metrics;
 	struct net_admin *admin;
 	struct agent_broker *broker;
+	struct fwd *fwd;       /* store and forward: NULL without routes */
+	struct uplink *uplink; /* NULL unless [uplink] enabled */
 	struct net_listener *listeners[3];
 	struct net_conn_limit limit;
 	_Atomic int64_t *accepted;
@@ -99,6 +103,11 @@ static int open_store(struct agent *a, char *err, size_t err_len)
 	rc = agent_broker_new(&a->broker, a->base, &a->cfg, a->store, &a->auth, &a->metrics, err, err_len);
 	if (rc)
 		return rc;
+	if (a->cfg.route_count) {
+		if ((rc = fwd_new(&a->fwd, &a->cfg, a->broker, &a->metrics, err, err_len)) != 0)
+			return rc;
+		agent_broker_set_publish_hook(a->broker, fwd_on_publish, a->fwd);
+	}
 	rc = agent_broker_load(a->broker); /* persistent sessions, queues, retained: before the writer starts */
 	if (!rc)
 		rc = store_start(a->store, a->base);
@@ -131,6 +140,15 @@ static int start(struct agent *a, char *err, size_t err_len)
 		log_info("[admin] http://%s:%u/metrics and /healthz", a->cfg.admin.address, net_admin_port(a->admin));
 	if ((rc = agent_broker_start(a->broker, err, err_len)) != 0)
 		return rc;
+	if (a->cfg.uplink.enabled) {
+		if (!a->fwd)
+			log_warn("[uplink] is enabled but no [route NAME] selects anything to ship");
+		else if ((rc = uplink_new(&a->uplink, a->base, &a->cfg, a->store, a->fwd, &a->metrics, err, err_len)) != 0)
+			return rc;
+		else
+			log_info("[uplink] shipping %u route(s) to %s as agent '%s'", a->cfg.route_count,
+				 a->cfg.uplink.bootstrap, a->cfg.uplink.agent_id);
+	}
 	const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
 	for (int i = 0; i < 3; i++) {
 		a->sig[i] = evsignal_new(a->base, sigs[i], on_signal, a);
@@ -147,7 +165,9 @@ static void stop(struct agent *a)
 			event_free(a->sig[i]);
 	}
 	net_admin_free(a->admin);
-	store_close(a->store); /* commits what is queued and runs its completions (into the broker) */
+	store_close(a->store); /* commits what is queued and runs its completions (into the broker, the uplink) */
+	uplink_free(a->uplink);
+	fwd_free(a->fwd);
 	agent_broker_free(a->broker);
 	auth_deinit(&a->auth);
 	if (a->base)

@@ -24,6 +24,19 @@ static const char *const migrations[] = {
 	" PRIMARY KEY(client_id, direction, seq));"
 	"CREATE TABLE retained(topic TEXT PRIMARY KEY NOT NULL, qos INTEGER NOT NULL, payload BLOB NOT NULL,"
 	" props BLOB, expiry_at_ms INTEGER NOT NULL);",
+	/* 2: the store-and-forward buffer (agent/fwd.c, agent/uplink.c).  A record row stays until the cloud
+	 * acknowledged its batch; a batch row fixes (partition, base sequence) before the first send, so a
+	 * resend after a crash carries the same sequence numbers and the broker drops the duplicate. */
+	"CREATE TABLE fwd_records(id INTEGER PRIMARY KEY, route TEXT NOT NULL, topic TEXT NOT NULL,"
+	" priority INTEGER NOT NULL, ts INTEGER NOT NULL, key BLOB, value BLOB NOT NULL, headers BLOB,"
+	" size INTEGER NOT NULL, batch INTEGER);"
+	"CREATE INDEX fwd_records_batch ON fwd_records(batch);"
+	"CREATE TABLE fwd_batches(id INTEGER PRIMARY KEY, topic TEXT NOT NULL, partition INTEGER NOT NULL,"
+	" base_seq INTEGER NOT NULL, record_count INTEGER NOT NULL);"
+	"CREATE TABLE fwd_producer(slot INTEGER PRIMARY KEY CHECK(slot = 0), producer_id INTEGER NOT NULL,"
+	" epoch INTEGER NOT NULL);"
+	"CREATE TABLE fwd_sequences(topic TEXT NOT NULL, partition INTEGER NOT NULL, next_seq INTEGER NOT NULL,"
+	" PRIMARY KEY(topic, partition)) WITHOUT ROWID;",
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION, "one migration per version");
 

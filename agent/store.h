@@ -21,7 +21,7 @@
 struct event_base;
 struct sqlite3;
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_QUEUE_OPS_MAX_DEFAULT 65536u
 #define STORE_QUEUE_BYTES_MAX_DEFAULT (64u << 20)
 #define STORE_BATCH_OPS_MAX_DEFAULT 1024u

@@ -335,6 +335,7 @@ static int open_state(struct broker *b)
 				   .metrics = &b->metrics};
 	log_config_default(&tc.log);
 	tc.log.segment_bytes = c->segment_bytes;
+	tc.log.batch_bytes_max = c->message_bytes_max;
 	tc.log.retention_ms = c->retention_ms ? (int64_t)c->retention_ms : -1;
 	tc.log.retention_bytes = c->retention_bytes ? (int64_t)c->retention_bytes : -1;
 	tc.log.flush_policy = c->flush == CLOUD_FLUSH_ALWAYS ? LOG_FLUSH_SYNC

@@ -48,6 +48,8 @@ static const struct config_key limit_keys[] = {
 	{"connections_max", CFG_U32, OFF(connections_max), 0, 1, 1000000, "10000", NULL, "open client connections"},
 	{"inflight_max", CFG_U32, OFF(inflight_max), 0, 1, 1024, "64", NULL,
 	 "requests per connection read but not answered; reading pauses beyond it"},
+	{"inflight_bytes_max", CFG_SIZE, OFF(inflight_bytes_max), 0, 1024, 1ull << 34, "128m", NULL,
+	 "request bytes per connection read but not answered; reading pauses beyond it (one request always fits)"},
 	{"fetch_wait_ms_max", CFG_DURATION, OFF(fetch_wait_ms_max), 0, 0, 3600000, "30s", NULL,
 	 "cap on a Fetch's max_wait_ms"},
 	{"fetch_response_bytes_max", CFG_SIZE, OFF(fetch_response_bytes_max), 0, 1024, 1ull << 30, "50m", NULL,
@@ -66,7 +68,9 @@ static const struct config_key topic_keys[] = {
 	{"topics_max", CFG_U32, OFF(topics_max), 0, 1, 100000, "10000", NULL, "topics on this node"},
 	{"retention", CFG_DURATION, OFF(retention_ms), 0, 0, 3650 * DAY_MS, "7d", NULL, "0 keeps forever"},
 	{"retention_bytes", CFG_SIZE, OFF(retention_bytes), 0, 0, 1ull << 50, "0", NULL, "per partition; 0 = none"},
-	{"segment_bytes", CFG_SIZE, OFF(segment_bytes), 0, 1 << 16, 1ull << 31, "1g", NULL, "log segment size"},
+	{"segment_bytes", CFG_SIZE, OFF(segment_bytes), 0, 1 << 16, (1ull << 31) - 1, "1g", NULL, "log segment size"},
+	{"message_bytes_max", CFG_SIZE, OFF(message_bytes_max), 0, 1024, 64ull << 20, "1048588", NULL,
+	 "largest record batch accepted (message.max.bytes); larger ones get MESSAGE_TOO_LARGE"},
 	{"flush", CFG_ENUM, OFF(flush), 0, 0, 0, "interval", flush_choices,
 	 "none: the OS writes back; interval: fsync every flush_interval; always: acks=all waits for fsync"},
 	{"flush_interval", CFG_DURATION, OFF(flush_interval_ms), 0, 1, 3600000, "1s", NULL, "group commit period"},
@@ -135,6 +139,10 @@ int cloud_config_check(const struct cloud_config *c, char *err, size_t err_len)
 	}
 	if (c->request_bytes_max_unauth > c->request_bytes_max) {
 		snprintf(err, err_len, "[limits] request_bytes_max_unauth exceeds request_bytes_max");
+		return ERR_CONFIG;
+	}
+	if (c->message_bytes_max > c->segment_bytes || c->message_bytes_max > c->request_bytes_max) {
+		snprintf(err, err_len, "[topics] message_bytes_max exceeds segment_bytes or [limits] request_bytes_max");
 		return ERR_CONFIG;
 	}
 	if (c->default_partitions > c->partitions_max) {

@@ -55,6 +55,7 @@ struct cloud_config {
 	uint64_t request_bytes_max_unauth; /* before SASL authentication completes */
 	uint32_t connections_max;
 	uint32_t inflight_max;            /* requests read but not yet answered, per connection */
+	uint64_t inflight_bytes_max;      /* their request bytes, per connection */
 	uint64_t fetch_wait_ms_max;       /* cap on a Fetch's max_wait_ms */
 	uint64_t fetch_response_bytes_max;
 	uint64_t idle_timeout_ms;         /* close connections with nothing in flight this long; 0 never */
@@ -68,6 +69,7 @@ struct cloud_config {
 	uint64_t retention_ms;            /* 0: keep forever */
 	uint64_t retention_bytes;         /* per partition; 0: no size limit */
 	uint64_t segment_bytes;
+	uint64_t message_bytes_max;       /* largest record batch (message.max.bytes) */
 	int flush;                        /* enum cloud_flush */
 	uint64_t flush_interval_ms;
 

@@ -25,7 +25,7 @@ uint8_t ab_authenticate(void *ctx, void *io, struct mqtt_connect_info *info)
 	conn->username = NULL;
 	if (listener_cfg(ab, conn->kind)->use_identity_as_username) {
 		/* The verified certificate is the credential; its name replaces whatever the client sent. */
-		if (!conn->identity[0])
+		if (!conn->identity)
 			return MQTT_RC_NOT_AUTHORIZED;
 		conn->username = strdup(conn->identity);
 		if (!conn->username)

@@ -33,6 +33,14 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	struct agent_broker *ab = arg;
 	mqtt_broker_tick(ab->b, ab_now_ms(), port_wall_ms());
+	ab_check_stalled(ab);
+}
+
+static bool on_publish(void *ctx, void *io, const struct mqtt_msg *msg)
+{
+	struct agent_broker *ab = ctx;
+	(void)io;
+	return ab->publish_hook && ab->publish_hook(ab->publish_hook_arg, msg);
 }
 
 int agent_broker_new(struct agent_broker **out, struct event_base *base, const struct agent_config *cfg,
@@ -60,12 +68,14 @@ int agent_broker_new(struct agent_broker **out, struct event_base *base, const s
 	ops.authenticate = ab_authenticate;
 	ops.authorize = ab_authorize;
 	ops.throttle = ab_throttle;
+	ops.on_publish = on_publish;
 	ab->b = mqtt_broker_new(&ec, &ops, ab, ab_now_ms(), port_wall_ms());
 	ab->reap_ev = event_new(base, -1, 0, ab_reap_cb, ab);
 	ab->tick_ev = event_new(base, -1, EV_PERSIST, tick_cb, ab);
 	ab->sys_ev = event_new(base, -1, EV_PERSIST, ab_sys_cb, ab);
 	ab->throttle_ev = event_new(base, -1, 0, ab_throttle_cb, ab);
-	if (!ab->b || !ab->reap_ev || !ab->tick_ev || !ab->sys_ev || !ab->throttle_ev) {
+	ab->flush_ev = event_new(base, -1, 0, ab_flush_cb, ab);
+	if (!ab->b || !ab->reap_ev || !ab->tick_ev || !ab->sys_ev || !ab->throttle_ev || !ab->flush_ev) {
 		agent_broker_free(ab);
 		snprintf(err, err_len, "out of memory");
 		return ERR_NOMEM;
@@ -100,9 +110,9 @@ void agent_broker_free(struct agent_broker *ab)
 	while (ab->conns) {
 		struct ab_conn *conn = ab->conns;
 		ab->conns = conn->next;
-		if (conn->bev)
-			bufferevent_free(conn->bev);
+		ab_io_free(conn);
 		free(conn->username);
+		free(conn->identity);
 		free(conn);
 	}
 	while (ab->pending_head) {
@@ -119,9 +129,17 @@ void agent_broker_free(struct agent_broker *ab)
 		event_free(ab->sys_ev);
 	if (ab->throttle_ev)
 		event_free(ab->throttle_ev);
+	if (ab->flush_ev)
+		event_free(ab->flush_ev);
 	dbuf_deinit(&ab->scratch);
 	dbuf_deinit(&ab->scratch2);
 	free(ab);
+}
+
+void agent_broker_set_publish_hook(struct agent_broker *ab, agent_publish_hook *fn, void *arg)
+{
+	ab->publish_hook = fn;
+	ab->publish_hook_arg = arg;
 }
 
 void agent_broker_reload(struct agent_broker *ab, const struct agent_config *cfg)

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "agent/config.h"
+#include "agent/store.h"
 #include "mqtt/broker/broker.h"
 
 struct event_base;
@@ -49,5 +50,13 @@ const struct mqtt_broker_stats *agent_broker_stats(const struct agent_broker *ab
 /* Current client connections (accepted sockets, connected or not yet). */
 uint32_t agent_broker_connections(const struct agent_broker *ab);
 struct mqtt_broker *agent_broker_engine(struct agent_broker *ab);
+
+/* Store and forward: the hook sees every accepted PUBLISH before fan-out (agent/fwd.c).  It returns true when
+ * it submitted store work (agent_broker_store_call) that the PUBACK/PUBREC must wait for. */
+typedef bool agent_publish_hook(void *arg, const struct mqtt_msg *msg);
+void agent_broker_set_publish_hook(struct agent_broker *ab, agent_publish_hook *fn, void *arg);
+/* Store work ordered with the engine's own: acknowledgements sent after this call wait for its commit.
+ * 0 or store_call's error (counted and logged). */
+int agent_broker_store_call(struct agent_broker *ab, store_call_fn *fn, void *fn_arg);
 
 #endif

@@ -14,6 +14,7 @@
 
 #include "agent/broker/internal.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/rw.h"
 #include "net/bev.h"
 #include "net/listener.h"
@@ -56,10 +57,10 @@ void ab_conn_free(struct ab_conn *conn)
 			*pp = conn->throttled_next;
 	}
 	conn_unlink(conn);
-	if (conn->bev)
-		bufferevent_free(conn->bev);
+	ab_io_free(conn);
 	net_conn_limit_release(&ab->conn_limit);
 	free(conn->username);
+	free(conn->identity);
 	free(conn);
 }
 
@@ -91,13 +92,18 @@ static void resume(struct ab_conn *conn);
 
 static void set_blocked(struct ab_conn *conn, bool blocked)
 {
-	if (conn->blocked == blocked || !conn->bev)
+	if (conn->blocked == blocked || !ab_io_open(conn))
 		return;
 	conn->blocked = blocked;
 	/* A client whose output is stuck is not read either: its own publishes wait in TCP.  Blocking is called
 	 * from inside the engine (it only sets a flag there); unblocking only from the write callback. */
-	if (blocked)
-		bufferevent_disable(conn->bev, EV_READ);
+	if (blocked) {
+		ab_io_read_enable(conn, false);
+		conn->blocked_since_ms = ab_now_ms();
+	} else if (conn->stalled) {
+		conn->stalled = false;
+		mqtt_broker_client_set_stalled(conn->c, false);
+	}
 	mqtt_broker_client_set_blocked(conn->ab->b, conn->c, blocked, ab_now_ms());
 	if (!blocked)
 		resume(conn);
@@ -105,9 +111,13 @@ static void set_blocked(struct ab_conn *conn, bool blocked)
 
 static void write_bytes(struct ab_conn *conn, const uint8_t *p, size_t len)
 {
-	struct evbuffer *out = bufferevent_get_output(conn->bev);
-	evbuffer_add(out, p, len);
-	if (evbuffer_get_length(out) >= AB_OUT_HIGH && !conn->blocked)
+	if (ab_io_out_add(conn, p, len)) {
+		char peer[64];
+		log_error("mqtt: %s: out of memory queueing %zu bytes; closing", ab_peer(conn, peer, sizeof peer), len);
+		ab_close(conn->ab, conn);
+		return;
+	}
+	if (ab_io_out_len(conn) >= AB_OUT_HIGH && !conn->blocked)
 		set_blocked(conn, true);
 }
 
@@ -115,25 +125,17 @@ void ab_send(void *ctx, void *io, const struct mqtt_packet *pkt, uint8_t version
 {
 	struct agent_broker *ab = ctx;
 	struct ab_conn *conn = io;
-	if (conn->closing || !conn->bev)
+	if (conn->closing || !ab_io_open(conn))
 		return;
 	size_t size = mqtt_packet_size(pkt, version);
-	struct evbuffer *out = bufferevent_get_output(conn->bev);
+	bool hold = (flags & MQTT_SEND_AFTER_COMMIT) && ab->submitted != ab->committed;
 	uint8_t stack[512];
-	uint8_t *p = stack;
 	struct evbuffer_iovec v;
-	bool reserved = false;
-	if ((flags & MQTT_SEND_AFTER_COMMIT) && ab->submitted != ab->committed) {
+	/* Encode straight into the output buffer when it gives contiguous room; else through a scratch. */
+	uint8_t *p = hold ? NULL : ab_io_out_reserve(conn, size, &v);
+	bool reserved = p != NULL;
+	if (!p)
 		p = size <= sizeof stack ? stack : malloc(size);
-	} else if (size > sizeof stack) {
-		/* Encode straight into the socket's output buffer. */
-		if (evbuffer_reserve_space(out, (ev_ssize_t)size, &v, 1) == 1 && v.iov_len >= size) {
-			p = v.iov_base;
-			reserved = true;
-		} else {
-			p = malloc(size);
-		}
-	}
 	if (!p) {
 		log_error("mqtt: out of memory encoding a %zu-byte %s", size, mqtt_type_name(pkt->type));
 		ab_close(ctx, io);
@@ -144,12 +146,11 @@ void ab_send(void *ctx, void *io, const struct mqtt_packet *pkt, uint8_t version
 	int rc = mqtt_encode(&w, pkt, version);
 	assert(rc == 0 && w.len == size);
 	(void)rc;
-	if ((flags & MQTT_SEND_AFTER_COMMIT) && ab->submitted != ab->committed) {
+	if (hold) {
 		ab_pending_add(ab, conn, p, (uint32_t)size);
 	} else if (reserved) {
-		v.iov_len = size;
-		evbuffer_commit_space(out, &v, 1);
-		if (evbuffer_get_length(out) >= AB_OUT_HIGH && !conn->blocked)
+		ab_io_out_commit(conn, size, &v);
+		if (ab_io_out_len(conn) >= AB_OUT_HIGH && !conn->blocked)
 			set_blocked(conn, true);
 	} else {
 		write_bytes(conn, p, size);
@@ -161,20 +162,14 @@ void ab_send(void *ctx, void *io, const struct mqtt_packet *pkt, uint8_t version
 /* Sends bytes held for a commit (persist.c). */
 void ab_send_held(struct ab_conn *conn, const uint8_t *p, size_t len)
 {
-	if (!conn->closing && conn->bev)
+	if (!conn->closing && ab_io_open(conn))
 		write_bytes(conn, p, len);
 }
 
-/* Hands the socket to net_bev_close_after_flush (what the engine sent last, a CONNACK or DISCONNECT with its
- * reason, still goes out, with the TLS close_notify or WebSocket close), and frees the connection from the
- * loop: the engine must not be re-entered from inside its own callback. */
-static void hand_off(struct ab_conn *conn)
-{
-	struct bufferevent *bev = conn->bev;
-	conn->bev = NULL;
-	if (bev)
-		net_bev_close_after_flush(bev, AB_CLOSE_LINGER_S * 1000u, NULL, NULL);
-}
+/* Closes the transport once what the engine sent last (a CONNACK or DISCONNECT with its reason, the TLS
+ * close_notify or WebSocket close) has gone out, and frees the connection from the loop: the engine must not
+ * be re-entered from inside its own callback. */
+static void hand_off(struct ab_conn *conn) { ab_io_hand_off(conn); }
 
 void ab_close(void *ctx, void *io)
 {
@@ -187,28 +182,31 @@ void ab_close(void *ctx, void *io)
 	reap_later(conn);
 }
 
-static void on_write(struct bufferevent *bev, void *arg)
+void ab_on_drained(struct ab_conn *conn, size_t left)
 {
-	struct ab_conn *conn = arg;
-	size_t left = evbuffer_get_length(bufferevent_get_output(bev));
 	if (conn->closing)
 		return;
 	if (conn->blocked && left <= AB_OUT_LOW)
 		set_blocked(conn, false);
 }
 
+static void on_write(struct bufferevent *bev, void *arg)
+{
+	ab_on_drained(arg, evbuffer_get_length(bufferevent_get_output(bev)));
+}
+
 /* ---- input ------------------------------------------------------------------------------------------- */
 
-static void on_read(struct bufferevent *bev, void *arg)
+/* Feeds the whole packets in the input buffer to the engine.  at_eof: the peer closed; what it sent before
+ * is still processed (a QoS 0 publisher may close right after its last PUBLISH), whatever the flow control. */
+static void process_input(struct ab_conn *conn, bool at_eof)
 {
-	struct ab_conn *conn = arg;
 	struct agent_broker *ab = conn->ab;
-	struct evbuffer *in = bufferevent_get_input(bev);
 	uint32_t max = mqtt_broker_packet_size_max(ab->b);
-	while (!conn->closing && conn->bev && !conn->throttled && !conn->blocked) {
-		if (ab_store_backlogged(ab)) {
+	while (!conn->closing && ab_io_open(conn) && (at_eof || (!conn->throttled && !conn->blocked))) {
+		if (!at_eof && ab_store_backlogged(ab)) {
 			/* The disk is behind: stop taking new work until the writer catches up. */
-			bufferevent_disable(bev, EV_READ);
+			ab_io_read_enable(conn, false);
 			if (!conn->paused) {
 				conn->paused = true;
 				conn->paused_next = ab->paused;
@@ -216,40 +214,64 @@ static void on_read(struct bufferevent *bev, void *arg)
 			}
 			return;
 		}
-		size_t avail = evbuffer_get_length(in);
+		size_t avail = ab_io_in_len(conn);
 		if (avail == 0)
 			return;
-		uint8_t hdr[5];
-		size_t n = avail < sizeof hdr ? avail : sizeof hdr;
-		evbuffer_copyout(in, hdr, n);
+		size_t n = avail < 5 ? avail : 5;
+		const uint8_t *hdr = ab_io_in_pullup(conn, n);
 		struct mqtt_fixed fh;
-		int rc = mqtt_frame(hdr, n, mqtt_broker_client_version(conn->c), max, &fh);
+		int rc = hdr ? mqtt_frame(hdr, n, mqtt_broker_client_version(conn->c), max, &fh) : ERR_NOMEM;
 		if (rc == ERR_AGAIN)
 			return;
 		if (rc < 0) {
-			log_info("mqtt: %s: %s", conn->peer, err_str(rc));
+			char peer[64];
+			log_info("mqtt: %s: %s", ab_peer(conn, peer, sizeof peer), err_str(rc));
 			mqtt_broker_input_error(ab->b, conn->c, rc);
 			return;
 		}
 		size_t total = (size_t)fh.header_len + fh.remaining_len;
 		if (avail < total)
 			return;
-		const uint8_t *p = evbuffer_pullup(in, (ev_ssize_t)total);
+		const uint8_t *p = ab_io_in_pullup(conn, total);
 		if (!p) {
 			ab_close(ab, conn);
 			return;
 		}
 		mqtt_broker_input(ab->b, conn->c, p, total, ab_now_ms());
-		evbuffer_drain(in, total);
+		if (ab_io_open(conn))
+			ab_io_in_drain(conn, total);
+	}
+}
+
+void ab_on_readable(struct ab_conn *conn) { process_input(conn, false); }
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	process_input(arg, false);
+}
+
+/* Once a second: a connection blocked for AB_STALL_MS without draining stops throttling its publishers. */
+void ab_check_stalled(struct agent_broker *ab)
+{
+	uint64_t now = ab_now_ms();
+	for (struct ab_conn *conn = ab->conns; conn; conn = conn->next) {
+		if (conn->blocked && !conn->stalled && now - conn->blocked_since_ms >= AB_STALL_MS) {
+			char peer[64];
+			conn->stalled = true;
+			mqtt_broker_client_set_stalled(conn->c, true);
+			log_info("mqtt: %s: not reading for %u ms; its messages are dropped when its queue is full",
+				 ab_peer(conn, peer, sizeof peer), AB_STALL_MS);
+		}
 	}
 }
 
 static void resume(struct ab_conn *conn)
 {
-	if (conn->closing || conn->blocked || conn->paused || conn->throttled || !conn->bev)
+	if (conn->closing || conn->blocked || conn->paused || conn->throttled || !ab_io_open(conn))
 		return;
-	net_bev_resume_read(conn->bev);
-	on_read(conn->bev, conn); /* what already sits in the input buffer */
+	ab_io_read_enable(conn, true);
+	process_input(conn, false); /* what already sits in the input buffer */
 }
 
 void ab_resume_paused(struct agent_broker *ab)
@@ -268,13 +290,14 @@ void ab_throttle(void *ctx, void *io)
 {
 	struct agent_broker *ab = ctx;
 	struct ab_conn *conn = io;
-	if (conn->throttled || conn->closing || !conn->bev)
+	if (conn->throttled || conn->closing || !ab_io_open(conn))
 		return;
 	conn->throttled = true;
-	bufferevent_disable(conn->bev, EV_READ);
+	ab_io_read_enable(conn, false);
 	conn->throttled_next = ab->throttled;
 	ab->throttled = conn;
 	if (!event_pending(ab->throttle_ev, EV_TIMEOUT, NULL)) {
+		ab->throttle_since_ms = ab_now_ms();
 		struct timeval tv = {0, AB_THROTTLE_MS * 1000};
 		event_add(ab->throttle_ev, &tv);
 	}
@@ -285,6 +308,13 @@ void ab_throttle_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct agent_broker *ab = arg;
+	/* Publishers stay paused while a receiver they fed is still over half full -- up to AB_THROTTLE_MAX_MS,
+	 * after which they go on and that receiver's queue drops what does not fit. */
+	if (ab->throttled && mqtt_broker_pressured(ab->b) && ab_now_ms() - ab->throttle_since_ms < AB_THROTTLE_MAX_MS) {
+		struct timeval tv = {0, AB_THROTTLE_MS * 1000};
+		event_add(ab->throttle_ev, &tv);
+		return;
+	}
 	struct ab_conn *list = ab->throttled;
 	ab->throttled = NULL;
 	while (list) {
@@ -295,42 +325,61 @@ void ab_throttle_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* The peer closed (or the transport failed): what it sent before is still processed, then the connection
+ * ends.  A refused WebSocket upgrade has an HTTP answer queued, hence the hand-off on error. */
+void ab_on_eof(struct ab_conn *conn, bool error)
+{
+	if (conn->reaping)
+		return; /* already on its way out */
+	if (!error && ab_io_open(conn))
+		process_input(conn, true);
+	if (conn->reaping)
+		return; /* the engine closed it while draining */
+	if (error)
+		hand_off(conn);
+	ab_conn_free(conn);
+}
+
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	(void)bev;
 	struct ab_conn *conn = arg;
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
 		if (what & BEV_EVENT_ERROR)
-			log_debug("mqtt: %s: connection error: %s", conn->peer,
+			log_debug("mqtt: %s: connection error: %s", ab_peer(conn, (char[64]){0}, 64),
 				  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-		if (conn->reaping)
-			return; /* already on its way out */
-		if (what & BEV_EVENT_ERROR)
-			hand_off(conn); /* a refused WebSocket upgrade has an HTTP answer queued */
-		ab_conn_free(conn);
+		ab_on_eof(conn, !(what & BEV_EVENT_EOF));
 	}
 }
 
 /* ---- accept ------------------------------------------------------------------------------------------ */
 
-static void peer_name(const struct sockaddr *sa, char *out, size_t len)
+/* The peer's address for a log line, looked up when needed (not kept: 64 bytes per connection). */
+const char *ab_peer(const struct ab_conn *conn, char *out, size_t len)
 {
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	evutil_socket_t fd = conn->fd >= 0 ? conn->fd : conn->bev ? bufferevent_getfd(conn->bev) : -1;
 	char host[INET6_ADDRSTRLEN] = "?";
 	unsigned port = 0;
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *)sa;
-		inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-		port = ntohs(in->sin_port);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const void *)sa;
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-		port = ntohs(in6->sin6_port);
+	if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET) {
+			const struct sockaddr_in *in = (const void *)&ss;
+			inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+			port = ntohs(in->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			const struct sockaddr_in6 *in6 = (const void *)&ss;
+			inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+			port = ntohs(in6->sin6_port);
+		}
 	}
 	snprintf(out, len, "%s:%u", host, port);
+	return out;
 }
 
 static void on_accept(void *arg, struct bufferevent *bev, const struct sockaddr *sa, int salen)
 {
+	(void)sa;
 	(void)salen;
 	struct ab_listener *l = arg;
 	struct agent_broker *ab = l->ab;
@@ -340,27 +389,33 @@ static void on_accept(void *arg, struct bufferevent *bev, const struct sockaddr 
 		net_conn_limit_release(&ab->conn_limit);
 		return;
 	}
+	conn->ab = ab;
+	conn->fd = -1;
+	conn->kind = l->kind;
 	/* The listener finished the TLS handshake: the certificate identity may become the username. */
-	if (net_tls_is_tls(bev) && net_tls_peer_identity(bev, conn->identity, sizeof conn->identity) != 0)
-		conn->identity[0] = 0;
+	char identity[AB_NAME_MAX];
+	bool tls = net_tls_is_tls(bev);
+	if (tls && net_tls_peer_identity(bev, identity, sizeof identity) == 0)
+		conn->identity = strdup(identity); /* NULL on failure: no identity */
 	if (l->kind == AGENT_LISTENER_WS) {
 		/* MQTT over WebSocket (MQTT 5.0 §6): the upgrade runs first, under the engine's connect timeout. */
 		struct net_ws_config wc = {ab->cfg.websocket.path, ab->cfg.limits.connect_timeout_ms};
 		bev = net_ws_wrap(ab->base, bev, &wc);
-		if (!bev) {
-			net_conn_limit_release(&ab->conn_limit);
-			free(conn);
-			return;
-		}
-	}
-	conn->ab = ab;
-	conn->bev = bev;
-	conn->kind = l->kind;
-	peer_name(sa, conn->peer, sizeof conn->peer);
-	conn->c = mqtt_broker_client_new(ab->b, conn, ab_now_ms());
-	if (!conn->c) {
+	} else if (!tls) {
+		/* Plain TCP: take the socket out of the listener's bufferevent (about 1 KB per connection) and serve
+		 * it with the lean transport of io.c. */
+		evutil_socket_t fd = bufferevent_getfd(bev);
+		bufferevent_setfd(bev, -1);
 		bufferevent_free(bev);
+		bev = NULL;
+		if (ab_io_lean_attach(conn, fd) != 0)
+			evutil_closesocket(fd), conn->fd = -1;
+	}
+	conn->bev = bev;
+	if (!ab_io_open(conn) || !(conn->c = mqtt_broker_client_new(ab->b, conn, ab_now_ms()))) {
+		ab_io_free(conn);
 		net_conn_limit_release(&ab->conn_limit);
+		free(conn->identity);
 		free(conn);
 		return;
 	}
@@ -369,10 +424,13 @@ static void on_accept(void *arg, struct bufferevent *bev, const struct sockaddr 
 		ab->conns->prev = conn;
 	ab->conns = conn;
 	ab->conn_count++;
-	bufferevent_setcb(bev, on_read, on_write, on_event, conn);
-	bufferevent_setwatermark(bev, EV_WRITE, AB_OUT_LOW, 0);
-	net_bev_resume_read(bev);
-	log_debug("mqtt: %s: accepted on %s", conn->peer, kind_names[l->kind]);
+	if (bev) {
+		bufferevent_setcb(bev, on_read, on_write, on_event, conn);
+		bufferevent_setwatermark(bev, EV_WRITE, AB_OUT_LOW, 0);
+	}
+	ab_io_read_enable(conn, true);
+	char peer[64];
+	log_debug("mqtt: %s: accepted on %s", ab_peer(conn, peer, sizeof peer), kind_names[l->kind]);
 }
 
 /* The listener's TLS context from its config; *out stays NULL for a plain listener. */
@@ -388,6 +446,42 @@ static int listener_tls(const struct agent_listener *cfg, struct net_tls **out, 
 	tc.verify = cfg->require_certificate ? NET_TLS_VERIFY_REQUIRED
 		    : tc.ca_file ? NET_TLS_VERIFY_OPTIONAL : NET_TLS_VERIFY_NONE;
 	return net_tls_new(out, NET_TLS_SERVER, &tc, err, err_len);
+}
+
+static int64_t read_listener_metric(void *arg)
+{
+	const struct ab_listener_metric *m = arg;
+	struct net_listener_stats st;
+	if (!m->owner || !m->owner->l) /* stopped listeners are zeroed */
+		return 0;
+	net_listener_get_stats(m->owner->l, &st);
+	return (int64_t)*(const uint64_t *)((const char *)&st + m->offset);
+}
+
+/* Listener counters (accepted, refused by the two limits, failed TLS handshakes) as gauges read at scrape. */
+static void listener_metrics_register(struct ab_listener *l)
+{
+	static const struct {
+		const char *name, *help;
+		size_t offset;
+	} m[AB_LISTENER_METRICS] = {
+		{"ferry_agent_listener_accepted_total", "Connections handed over",
+		 offsetof(struct net_listener_stats, accepted)},
+		{"ferry_agent_listener_refused_limit_total", "Connections refused over max_connections",
+		 offsetof(struct net_listener_stats, refused_limit)},
+		{"ferry_agent_listener_refused_rate_total", "Connections refused over max_connections_per_second",
+		 offsetof(struct net_listener_stats, refused_rate)},
+		{"ferry_agent_listener_handshake_failed_total", "TLS handshakes failed or timed out",
+		 offsetof(struct net_listener_stats, handshake_failed)},
+	};
+	if (!l->ab->metrics)
+		return;
+	char labels[64];
+	snprintf(labels, sizeof labels, "listener=\"%s\"", kind_names[l->kind]);
+	for (int k = 0; k < AB_LISTENER_METRICS; k++) {
+		l->metrics[k] = (struct ab_listener_metric){l, m[k].offset};
+		metrics_gauge_fn(l->ab->metrics, m[k].name, labels, m[k].help, read_listener_metric, &l->metrics[k]);
+	}
 }
 
 static int listen_one(struct agent_broker *ab, enum agent_listener_kind kind, const struct agent_listener *cfg,
@@ -414,6 +508,7 @@ static int listen_one(struct agent_broker *ab, enum agent_listener_kind kind, co
 	if (rc)
 		return rc;
 	l->port = net_listener_port(l->l);
+	listener_metrics_register(l);
 	log_info("mqtt: listening on %s:%u (%s%s)", cfg->address, l->port, kind_names[kind], tls ? ", TLS" : "");
 	return 0;
 }

@@ -5,6 +5,7 @@
 #include <event2/bufferevent.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
+#include <event2/event_struct.h>
 #include <event2/listener.h>
 
 #include "agent/broker/agent_broker.h"
@@ -15,21 +16,35 @@
 #define AB_OUT_LOW (32u * 1024)     /* ... and at which it is released */
 #define AB_CLOSE_LINGER_S 5         /* time to flush a closing connection's output */
 #define AB_NAME_MAX 256
+#define AB_STALL_MS 1000            /* blocked this long without draining: a stalled reader */
+#define AB_THROTTLE_MAX_MS 500      /* longest pause of a throttled publisher */
 #define AB_THROTTLE_MS 5            /* pause of a publisher whose messages fill a receiver's queue */
+
+/* A byte buffer that holds memory only while it holds bytes: data is p[off, len). */
+struct ab_buf {
+	uint8_t *p;
+	uint32_t off, len, cap;
+};
 
 struct ab_conn {
 	struct agent_broker *ab;
-	struct bufferevent *bev;
+	struct bufferevent *bev;        /* TLS / WebSocket transport; NULL for a lean socket */
+	evutil_socket_t fd;             /* lean plain-TCP transport; -1 otherwise */
+	struct event rev;               /* lean: read readiness (embedded: no allocation) */
+	struct event *wev;              /* lean: write readiness, only while the socket is full */
+	struct ab_buf in, out;          /* lean */
+	struct ab_conn *flush_next;     /* ab->flush: lean connections with output to write */
 	struct mqtt_client *c;
 	struct ab_conn *next, *prev;    /* ab->conns */
 	struct ab_conn *reap_next;
 	struct ab_conn *paused_next;
 	struct ab_conn *throttled_next;
 	uint8_t kind;                   /* enum agent_listener_kind */
-	bool closing, reaping, paused, blocked, throttled;
+	bool closing : 1, reaping : 1, paused : 1, blocked : 1, throttled : 1, stalled : 1;
+	bool rev_assigned : 1, dirty : 1, io_error : 1;
+	uint64_t blocked_since_ms;
 	char *username;                 /* as authenticated (or the certificate identity); NULL: anonymous */
-	char peer[64];
-	char identity[AB_NAME_MAX];     /* TLS client certificate CN/SAN, "" when none */
+	char *identity;                 /* TLS client certificate CN/SAN; NULL when none */
 };
 
 struct ab_pending {
@@ -40,11 +55,20 @@ struct ab_pending {
 	uint8_t bytes[];
 };
 
+struct ab_listener;
+/* One listener counter exported to /metrics: which listener, which field of struct net_listener_stats. */
+struct ab_listener_metric {
+	struct ab_listener *owner;
+	size_t offset;
+};
+
+#define AB_LISTENER_METRICS 4
 struct ab_listener {
 	struct agent_broker *ab;
 	struct net_listener *l;
 	uint8_t kind;
 	uint16_t port;
+	struct ab_listener_metric metrics[AB_LISTENER_METRICS];
 };
 
 #define AB_STAT_READERS_MAX 24
@@ -69,10 +93,15 @@ struct agent_broker {
 	uint64_t started_ms;
 	/* store ordering: acks wait until `committed` reaches their tag */
 	uint64_t submitted, committed;
+	agent_publish_hook *publish_hook; /* store and forward; NULL when no route */
+	void *publish_hook_arg;
 	struct ab_pending *pending_head, *pending_tail;
 	struct ab_conn *paused;          /* connections not read while the store catches up */
 	struct ab_conn *throttled;       /* publishers not read for a moment: a receiver's queue is filling */
 	struct event *throttle_ev;
+	uint64_t throttle_since_ms;
+	struct ab_conn *flush;           /* lean connections with output pending this loop iteration */
+	struct event *flush_ev;
 	struct dbuf scratch;             /* NUL-terminated copies for the store and ACL */
 	struct dbuf scratch2;
 	/* counters the engine does not keep */
@@ -96,6 +125,29 @@ void ab_close(void *ctx, void *io);
 void ab_resume_paused(struct agent_broker *ab);
 void ab_throttle(void *ctx, void *io);
 void ab_throttle_cb(evutil_socket_t fd, short what, void *arg);
+void ab_check_stalled(struct agent_broker *ab);
+
+/* conn.c */
+const char *ab_peer(const struct ab_conn *conn, char *out, size_t len);
+/* conn.c, called by the transports */
+void ab_on_readable(struct ab_conn *conn);
+void ab_on_eof(struct ab_conn *conn, bool error);
+void ab_on_drained(struct ab_conn *conn, size_t left);
+
+/* io.c */
+int ab_io_lean_attach(struct ab_conn *conn, evutil_socket_t fd);
+bool ab_io_open(const struct ab_conn *conn);
+void ab_io_read_enable(struct ab_conn *conn, bool on);
+size_t ab_io_out_len(const struct ab_conn *conn);
+uint8_t *ab_io_out_reserve(struct ab_conn *conn, size_t n, struct evbuffer_iovec *v);
+void ab_io_out_commit(struct ab_conn *conn, size_t n, struct evbuffer_iovec *v);
+int ab_io_out_add(struct ab_conn *conn, const uint8_t *p, size_t n);
+size_t ab_io_in_len(const struct ab_conn *conn);
+const uint8_t *ab_io_in_pullup(struct ab_conn *conn, size_t n);
+void ab_io_in_drain(struct ab_conn *conn, size_t n);
+void ab_io_hand_off(struct ab_conn *conn);
+void ab_io_free(struct ab_conn *conn);
+void ab_flush_cb(evutil_socket_t fd, short what, void *arg);
 
 /* persist.c */
 void ab_store(void *ctx, const struct mqtt_store_op *op);

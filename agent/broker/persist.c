@@ -64,7 +64,8 @@ void ab_pending_add(struct agent_broker *ab, struct ab_conn *conn, const uint8_t
 {
 	struct ab_pending *p = malloc(sizeof *p + len);
 	if (!p) {
-		log_error("mqtt: out of memory holding an acknowledgement; closing %s", conn->peer);
+		char peer[64];
+		log_error("mqtt: out of memory holding an acknowledgement; closing %s", ab_peer(conn, peer, sizeof peer));
 		ab_close(ab, conn);
 		return;
 	}
@@ -158,6 +159,20 @@ void ab_store(void *ctx, const struct mqtt_store_op *op)
 	case MQTT_STORE_QUEUE_DEL:
 		rc = store_msg_del(st, cid, STORE_MSG_OUT, op->seq, on_done, ab);
 		break;
+	case MQTT_STORE_RX_PUT: {
+		/* An inbound QoS 2 id awaiting PUBREL: keyed by the packet id, no message body (it was delivered). */
+		struct store_msg m = {0};
+		m.seq = op->packet_id;
+		m.direction = STORE_MSG_IN;
+		m.packet_id = op->packet_id;
+		m.qos = 2;
+		m.topic = "";
+		rc = store_msg_put(st, cid, &m, on_done, ab);
+		break;
+	}
+	case MQTT_STORE_RX_DEL:
+		rc = store_msg_del(st, cid, STORE_MSG_IN, op->packet_id, on_done, ab);
+		break;
 	case MQTT_STORE_RETAIN_PUT:
 	case MQTT_STORE_RETAIN_DEL: {
 		struct store_retained r = {0};
@@ -182,6 +197,13 @@ void ab_store(void *ctx, const struct mqtt_store_op *op)
 	}
 out:
 	submitted(ab, rc);
+}
+
+int agent_broker_store_call(struct agent_broker *ab, store_call_fn *fn, void *fn_arg)
+{
+	int rc = ab->store ? store_call(ab->store, fn, fn_arg, on_done, ab) : ERR_STATE;
+	submitted(ab, rc);
+	return rc;
 }
 
 /* ---- startup load ------------------------------------------------------------------------------------ */
@@ -209,9 +231,12 @@ static int load_sub(void *ctx, const char *client_id, const struct store_sub *su
 static int load_msg(void *ctx, const char *client_id, const struct store_msg *m)
 {
 	struct agent_broker *ab = ctx;
-	if (m->direction != STORE_MSG_OUT)
-		return 0;
 	struct mqtt_session *s = mqtt_broker_session_find(ab->b, cbytes(client_id));
+	if (m->direction == STORE_MSG_IN) {
+		if (!s || m->packet_id == 0 || mqtt_broker_restore_rx_qos2(ab->b, s, m->packet_id))
+			log_warn("mqtt: store: QoS 2 packet id %u of %s not restored", m->packet_id, client_id);
+		return 0;
+	}
 	struct mqtt_msg_view v = {0};
 	v.topic = cbytes(m->topic);
 	v.payload = (struct mqtt_bytes){m->payload, (uint32_t)m->payload_len};

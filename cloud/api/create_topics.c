@@ -1,9 +1,78 @@
 /* CreateTopics (key 19) and DeleteTopics (key 20).  One node: replication factor 1 (or -1, the default);
- * explicit replica assignments must name this node.  Topic configs in the request are accepted and not yet
- * applied per topic (the node's [topics] settings hold). */
+ * explicit replica assignments must name this node.  Topic configs: retention.ms, retention.bytes and
+ * segment.bytes are applied and kept with the topic; cleanup.policy must be "delete" (no compaction yet);
+ * the other Kafka topic configs are accepted and have no effect on one node; unknown names are
+ * INVALID_CONFIG. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "base/err.h"
 #include "cloud/api/api.h"
 #include "cloud/partition/partition.h"
+
+#define EC_INVALID_CONFIG 40
+
+/* Kafka topic configs that a single node without compaction or tiering can accept and ignore. */
+static const char *const ignored_configs[] = {
+	"compression.type", "min.insync.replicas", "max.message.bytes", "message.timestamp.type",
+	"unclean.leader.election.enable", "message.downconversion.enable", "preallocate", "flush.messages",
+	"flush.ms", "index.interval.bytes", "segment.ms", "segment.jitter.ms", "segment.index.bytes",
+	"file.delete.delay.ms", "delete.retention.ms", "min.compaction.lag.ms", "max.compaction.lag.ms",
+	"min.cleanable.dirty.ratio", "message.timestamp.difference.max.ms", "message.timestamp.before.max.ms",
+	"message.timestamp.after.max.ms", "follower.replication.throttled.replicas",
+	"leader.replication.throttled.replicas", "local.retention.ms", "local.retention.bytes",
+	"remote.storage.enable", NULL,
+};
+
+static bool keq(struct kafka_str k, const char *s) { return k.len == (int32_t)strlen(s) && !memcmp(k.p, s, (size_t)k.len); }
+
+static bool parse_i64(struct kafka_str v, int64_t lo, int64_t hi, int64_t *out)
+{
+	char buf[32];
+	if (v.len <= 0 || v.len >= (int32_t)sizeof buf)
+		return false;
+	memcpy(buf, v.p, (size_t)v.len);
+	buf[v.len] = 0;
+	char *end;
+	errno = 0;
+	long long x = strtoll(buf, &end, 10);
+	if (errno || *end || x < lo || x > hi)
+		return false;
+	*out = x;
+	return true;
+}
+
+static int16_t parse_configs(const struct kafka_create_topics_request_creatable_topic *t, struct topic_overrides *ov,
+			     const char **msg)
+{
+	topic_overrides_none(ov);
+	for (int32_t i = 0; i < t->configs.count; i++) {
+		struct kafka_str k = t->configs.items[i].name, v = t->configs.items[i].value;
+		if (k.len <= 0)
+			return *msg = "empty config name", EC_INVALID_CONFIG;
+		if (keq(k, "retention.ms")) {
+			if (!parse_i64(v, -1, INT64_MAX, &ov->retention_ms))
+				return *msg = "retention.ms: a number >= -1", EC_INVALID_CONFIG;
+		} else if (keq(k, "retention.bytes")) {
+			if (!parse_i64(v, -1, INT64_MAX, &ov->retention_bytes))
+				return *msg = "retention.bytes: a number >= -1", EC_INVALID_CONFIG;
+		} else if (keq(k, "segment.bytes")) {
+			if (!parse_i64(v, 1 << 16, INT32_MAX, &ov->segment_bytes))
+				return *msg = "segment.bytes: 65536..2147483647", EC_INVALID_CONFIG;
+		} else if (keq(k, "cleanup.policy")) {
+			if (v.len < 0 || !keq(v, "delete"))
+				return *msg = "cleanup.policy: only delete (no compaction yet)", EC_INVALID_CONFIG;
+		} else {
+			bool known = false;
+			for (int n = 0; ignored_configs[n] && !known; n++)
+				known = keq(k, ignored_configs[n]);
+			if (!known)
+				return *msg = "unknown topic config", EC_INVALID_CONFIG;
+		}
+	}
+	return KAFKA_EC_NONE;
+}
 
 #define EC_INVALID_PARTITIONS 37
 #define EC_INVALID_REPLICATION_FACTOR 38
@@ -56,13 +125,19 @@ void api_create_topics(struct broker *b, struct kreq *r)
 		o->configs.count = 0;
 		int32_t parts;
 		const char *msg = NULL;
+		struct topic_overrides ov;
 		o->error_code = check_topic(b, t, &parts, &msg);
+		if (!o->error_code)
+			o->error_code = parse_configs(t, &ov, &msg);
 		if (!o->error_code && !q->validate_only) {
 			struct topic *tp;
-			int rc = topics_create(b->topics, t->name.p, (size_t)t->name.len, (uint32_t)parts, false, &tp);
+			int rc = topics_create_with(b->topics, t->name.p, (size_t)t->name.len, (uint32_t)parts, false, &ov,
+						    &tp);
 			if (rc) {
-				o->error_code = rc == ERR_EXISTS ? KAFKA_EC_TOPIC_ALREADY_EXISTS : KAFKA_EC_UNKNOWN_SERVER_ERROR;
-				msg = err_str(rc);
+				o->error_code = rc == ERR_EXISTS ? KAFKA_EC_TOPIC_ALREADY_EXISTS
+						: rc == ERR_CONFIG ? EC_INVALID_CONFIG : KAFKA_EC_UNKNOWN_SERVER_ERROR;
+				msg = rc == ERR_CONFIG ? "segment.bytes must hold the largest batch (max.message.bytes)"
+						       : err_str(rc);
 			} else {
 				memcpy(o->topic_id.b, tp->id, 16);
 			}

@@ -1,6 +1,6 @@
-/* DescribeConfigs (key 32): topic (resource type 2) and broker (4) settings, from this node's [topics]
- * configuration (per-topic overrides are not kept yet, so every topic reports the node's values as
- * defaults).  Filtered by the requested keys when a list is given. */
+/* DescribeConfigs (key 32): topic (resource type 2) and broker (4) settings: the node's [topics] values, and a
+ * topic's own overrides from CreateTopics (source DYNAMIC_TOPIC_CONFIG).  Filtered by the requested keys when a
+ * list is given. */
 #include <inttypes.h>
 #include <stdio.h>
 
@@ -18,7 +18,9 @@ struct kv {
 	int8_t source;
 };
 
-static size_t topic_configs(const struct cloud_config *c, struct kv *out)
+#define SOURCE_TOPIC 1 /* DYNAMIC_TOPIC_CONFIG: set on the topic */
+
+static size_t topic_configs(const struct cloud_config *c, const struct topic *t, struct kv *out)
 {
 	size_t n = 0;
 	out[n] = (struct kv){"cleanup.policy", "delete", SOURCE_DEFAULT}; n++;
@@ -30,8 +32,15 @@ static size_t topic_configs(const struct cloud_config *c, struct kv *out)
 	snprintf(out[n++].value, sizeof out->value, "%" PRId64, c->retention_bytes ? (int64_t)c->retention_bytes : -1);
 	out[n] = (struct kv){"segment.bytes", "", SOURCE_STATIC_BROKER};
 	snprintf(out[n++].value, sizeof out->value, "%" PRIu64, c->segment_bytes);
+	/* Overrides set at creation replace the node's values: the last three entries above, in this order. */
+	const int64_t ov[3] = {t->ov.retention_ms, t->ov.retention_bytes, t->ov.segment_bytes};
+	for (int k = 0; k < 3; k++)
+		if (ov[k] != TOPIC_INHERIT) {
+			out[n - 3 + (size_t)k].source = SOURCE_TOPIC;
+			snprintf(out[n - 3 + (size_t)k].value, sizeof out->value, "%" PRId64, ov[k]);
+		}
 	out[n] = (struct kv){"max.message.bytes", "", SOURCE_STATIC_BROKER};
-	snprintf(out[n++].value, sizeof out->value, "%" PRIu64, c->request_bytes_max);
+	snprintf(out[n++].value, sizeof out->value, "%" PRIu64, c->message_bytes_max);
 	return n;
 }
 
@@ -86,13 +95,15 @@ void api_describe_configs(struct broker *b, struct kreq *r)
 			continue;
 		}
 		if (qr->resource_type == RES_TOPIC) {
-			if (qr->resource_name.len <= 0 ||
-			    !topics_find(b->topics, qr->resource_name.p, (size_t)qr->resource_name.len)) {
+			struct topic *tp = qr->resource_name.len > 0
+						   ? topics_find(b->topics, qr->resource_name.p, (size_t)qr->resource_name.len)
+						   : NULL;
+			if (!tp) {
 				o->error_code = KAFKA_EC_UNKNOWN_TOPIC_OR_PARTITION;
 				o->error_message = kstr("unknown topic");
 				continue;
 			}
-			m = topic_configs(b->cfg, kv);
+			m = topic_configs(b->cfg, tp, kv);
 		} else if (qr->resource_type == RES_BROKER) {
 			m = broker_configs(b->cfg, kv);
 		} else {

@@ -47,14 +47,18 @@ static void put_array_len(struct wbuf *w, bool compact, int32_t n)
 		wbuf_u32(w, (uint32_t)n);
 }
 
-static void put_str(struct wbuf *w, bool compact, struct kafka_str s)
+/* A topic name: its length into w, then w and the name itself to out (names may be longer than w). */
+static int put_str(struct evbuffer *out, struct wbuf *w, bool compact, struct kafka_str s)
 {
-	if (compact) {
-		wbuf_uvarint(w, (uint32_t)s.len + 1);
-	} else {
-		wbuf_u16(w, (uint16_t)s.len);
-	}
-	wbuf_bytes(w, s.p, (size_t)s.len);
+	size_t len = s.len > 0 ? (size_t)s.len : 0;
+	if (compact)
+		wbuf_uvarint(w, (uint32_t)len + 1);
+	else
+		wbuf_u16(w, (uint16_t)len);
+	if (w->err || evbuffer_add(out, w->p, w->len) || (len && evbuffer_add(out, s.p, len)))
+		return -1;
+	w->len = 0;
+	return 0;
 }
 
 /* Look up and read every partition; returns the record bytes found. */
@@ -174,7 +178,8 @@ static int encode(struct broker *b, struct kreq *r, struct part_state *ps, struc
 	size_t i = 0;
 	for (int32_t ti = 0; ti < q->topics.count; ti++) {
 		const struct kafka_fetch_request_fetch_topic *ft = &q->topics.items[ti];
-		put_str(&w, c, ft->topic);
+		if (put_str(out, &w, c, ft->topic))
+			return -1;
 		put_array_len(&w, c, ft->partitions.count);
 		if (w.err || evbuffer_add(out, tmp, w.len))
 			return -1;

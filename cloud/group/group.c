@@ -525,6 +525,7 @@ static void join_park(struct group_coord *gc, struct group *g, struct member *m,
 	if (m->join_waiter)
 		join_error(gc, m->join_waiter, GROUP_E_REBALANCE_IN_PROGRESS, m->id);
 	m->join_waiter = waiter;
+	m->deadline_ms = now_ms + m->session_ms; /* runs again if the request is dropped (group_conn_closed) */
 	if (g->state != GROUP_PREPARING)
 		prepare_rebalance(gc, g, now_ms);
 	else if (g->initial) {
@@ -915,8 +916,25 @@ void group_conn_closed(struct group_coord *gc, uint64_t conn_id, uint64_t now_ms
 			if (i >= g->member_count)
 				continue;
 			struct member *m = g->members[i];
-			if (m->conn_id == conn_id && !m->instance_id)
+			if (m->conn_id != conn_id)
+				continue;
+			if (!m->instance_id) {
 				member_gone(gc, g, i, GROUP_E_UNKNOWN_MEMBER_ID, now_ms);
+				continue;
+			}
+			/* A static member stays, but requests parked on the dead connection no longer keep it alive:
+			 * from now on its session timeout runs, so a rebalance does not wait for it until the
+			 * rebalance timeout (minutes). */
+			if (m->join_waiter) {
+				void *w = m->join_waiter;
+				m->join_waiter = NULL;
+				join_error(gc, w, GROUP_E_UNKNOWN_MEMBER_ID, m->id);
+			}
+			if (m->sync_waiter) {
+				void *w = m->sync_waiter;
+				m->sync_waiter = NULL;
+				sync_answer(gc, w, GROUP_E_UNKNOWN_MEMBER_ID, g, NULL);
+			}
 		}
 	}
 }

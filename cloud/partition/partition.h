@@ -54,12 +54,21 @@ struct topic_counters {
 
 struct topics;
 
+/* Per-topic settings that override the node's [topics] values (CreateTopics configs).  TOPIC_INHERIT: unset. */
+#define TOPIC_INHERIT INT64_MIN
+struct topic_overrides {
+	int64_t retention_ms;    /* retention.ms, -1 = forever */
+	int64_t retention_bytes; /* retention.bytes, -1 = no limit */
+	int64_t segment_bytes;   /* segment.bytes */
+};
+
 struct topic {
 	struct topics *reg;
 	char name[TOPIC_NAME_MAX + 1];
 	uint8_t id[16];
 	bool internal;
 	uint32_t partition_count;
+	struct topic_overrides ov;
 	struct partition *partitions; /* owned array */
 	struct topic_counters ctr;
 };
@@ -70,6 +79,7 @@ struct topic_record {
 	uint8_t id[16];
 	uint32_t partition_count;
 	bool internal;
+	struct topic_overrides ov;
 };
 
 /* The seam where Raft metadata replaces the local file. */
@@ -107,6 +117,10 @@ bool topics_name_valid(const char *name, size_t len);
 /* Create a topic: ERR_EXISTS, ERR_INVAL (bad name or count), ERR_FULL (topics_max), ERR_IO. */
 int topics_create(struct topics *t, const char *name, size_t len, uint32_t partitions, bool internal,
 		  struct topic **out);
+/* The same with per-topic overrides (NULL: none); the overrides are kept in the topic store. */
+int topics_create_with(struct topics *t, const char *name, size_t len, uint32_t partitions, bool internal,
+		       const struct topic_overrides *ov, struct topic **out);
+void topic_overrides_none(struct topic_overrides *ov);
 /* Delete a topic and its data: ERR_NOT_FOUND, ERR_IO. */
 int topics_delete(struct topics *t, const char *name, size_t len);
 size_t topics_count(const struct topics *t);

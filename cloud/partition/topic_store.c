@@ -1,6 +1,8 @@
 /* The local topic store: <data_dir>/topics.meta, a small text file replaced atomically (write temp, fsync,
  * rename, fsync the directory) on every change.  One line per topic: "<uuid hex> <partitions> <internal>
- * <name>".  Raft metadata replaces this through struct topic_store. */
+ * <name>" then optional overrides "retention.ms=N", "retention.bytes=N", "segment.bytes=N".  Raft metadata
+ * replaces this through struct topic_store. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,14 +25,47 @@ static int hexval(char c)
 	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
+static const struct {
+	const char *key;
+	size_t off;
+} override_keys[] = {
+	{"retention.ms", offsetof(struct topic_overrides, retention_ms)},
+	{"retention.bytes", offsetof(struct topic_overrides, retention_bytes)},
+	{"segment.bytes", offsetof(struct topic_overrides, segment_bytes)},
+};
+
+static int parse_overrides(const char *rest, struct topic_overrides *ov)
+{
+	topic_overrides_none(ov);
+	char key[32];
+	long long v;
+	int n;
+	while (sscanf(rest, " %31[a-z.]=%lld%n", key, &v, &n) == 2) {
+		size_t k;
+		for (k = 0; k < sizeof override_keys / sizeof override_keys[0]; k++)
+			if (!strcmp(key, override_keys[k].key))
+				break;
+		if (k == sizeof override_keys / sizeof override_keys[0])
+			return ERR_CORRUPT;
+		*(int64_t *)((char *)ov + override_keys[k].off) = v;
+		rest += n;
+	}
+	while (*rest == ' ')
+		rest++;
+	return *rest ? ERR_CORRUPT : 0;
+}
+
 static int parse_line(char *line, struct topic_record *r)
 {
 	char id[40], name[TOPIC_NAME_MAX + 2];
 	unsigned parts, internal;
-	if (sscanf(line, "%32s %u %u %250s", id, &parts, &internal, name) != 4 || strlen(id) != 32 ||
+	int used = 0;
+	if (sscanf(line, "%32s %u %u %250s%n", id, &parts, &internal, name, &used) != 4 || strlen(id) != 32 ||
 	    strlen(name) > TOPIC_NAME_MAX || internal > 1)
 		return ERR_CORRUPT;
 	memset(r, 0, sizeof *r);
+	if (parse_overrides(line + used, &r->ov))
+		return ERR_CORRUPT;
 	for (int i = 0; i < 16; i++) {
 		int hi = hexval(id[2 * i]), lo = hexval(id[2 * i + 1]);
 		if (hi < 0 || lo < 0)
@@ -80,7 +115,14 @@ static int file_save(void *ctx, const struct topic_record *t, size_t count)
 		for (int k = 0; !rc && k < 16; k++)
 			rc = dbuf_printf(&b, "%02x", t[i].id[k]);
 		if (!rc)
-			rc = dbuf_printf(&b, " %u %u %s\n", t[i].partition_count, t[i].internal ? 1u : 0u, t[i].name);
+			rc = dbuf_printf(&b, " %u %u %s", t[i].partition_count, t[i].internal ? 1u : 0u, t[i].name);
+		for (size_t k = 0; !rc && k < sizeof override_keys / sizeof override_keys[0]; k++) {
+			int64_t v = *(const int64_t *)((const char *)&t[i].ov + override_keys[k].off);
+			if (v != TOPIC_INHERIT)
+				rc = dbuf_printf(&b, " %s=%lld", override_keys[k].key, (long long)v);
+		}
+		if (!rc)
+			rc = dbuf_addstr(&b, "\n");
 	}
 	if (!rc && (rc = port_write_file_atomic(s->path, b.p, b.len)))
 		log_error("write %s: %s", s->path, err_str(rc));

@@ -88,7 +88,15 @@ static int topic_load(struct topics *t, const struct topic_record *rec, struct t
 	snprintf(tp->name, sizeof tp->name, "%s", rec->name);
 	memcpy(tp->id, rec->id, 16);
 	tp->internal = rec->internal;
+	tp->ov = rec->ov;
 	tp->reg = t;
+	struct log_config lc = t->cfg.log;
+	if (rec->ov.retention_ms != TOPIC_INHERIT)
+		lc.retention_ms = rec->ov.retention_ms;
+	if (rec->ov.retention_bytes != TOPIC_INHERIT)
+		lc.retention_bytes = rec->ov.retention_bytes;
+	if (rec->ov.segment_bytes != TOPIC_INHERIT)
+		lc.segment_bytes = (size_t)rec->ov.segment_bytes;
 	tp->partitions = calloc(rec->partition_count, sizeof *tp->partitions);
 	if (!tp->partitions) {
 		free(tp);
@@ -101,7 +109,9 @@ static int topic_load(struct topics *t, const struct topic_record *rec, struct t
 		p->index = (int32_t)i;
 		char dir[1400];
 		partition_dir(t, tp->name, p->index, dir, sizeof dir);
-		int rc = t->cfg.memory ? log_mem_open(&t->cfg.log, &p->log) : log_file_open(dir, &t->cfg.log, &p->log);
+		int rc = log_config_check(&lc);
+		if (!rc)
+			rc = t->cfg.memory ? log_mem_open(&lc, &p->log) : log_file_open(dir, &lc, &p->log);
 		if (rc) {
 			log_error("partition %s: open log: %s", dir, err_str(rc));
 			topic_free(t, tp);
@@ -191,6 +201,7 @@ static int save(struct topics *t)
 		memcpy(recs[i].id, t->v[i]->id, 16);
 		recs[i].partition_count = t->v[i]->partition_count;
 		recs[i].internal = t->v[i]->internal;
+		recs[i].ov = t->v[i]->ov;
 	}
 	int rc = t->store->save(t->store->ctx, recs, t->count);
 	free(recs);
@@ -217,8 +228,19 @@ static void remove_tree(const char *dir)
 		log_warn("rmdir(%s): %s", dir, strerror(errno));
 }
 
+void topic_overrides_none(struct topic_overrides *ov)
+{
+	ov->retention_ms = ov->retention_bytes = ov->segment_bytes = TOPIC_INHERIT;
+}
+
 int topics_create(struct topics *t, const char *name, size_t len, uint32_t partitions, bool internal,
 		  struct topic **out)
+{
+	return topics_create_with(t, name, len, partitions, internal, NULL, out);
+}
+
+int topics_create_with(struct topics *t, const char *name, size_t len, uint32_t partitions, bool internal,
+		       const struct topic_overrides *ov, struct topic **out)
 {
 	if (!topics_name_valid(name, len) || partitions == 0 || partitions > t->cfg.partitions_max)
 		return ERR_INVAL;
@@ -228,6 +250,10 @@ int topics_create(struct topics *t, const char *name, size_t len, uint32_t parti
 		return ERR_FULL;
 	struct topic_record rec = {.partition_count = partitions, .internal = internal};
 	memcpy(rec.name, name, len);
+	if (ov)
+		rec.ov = *ov;
+	else
+		topic_overrides_none(&rec.ov);
 	int rc = port_random(rec.id, 16);
 	if (rc)
 		return rc;

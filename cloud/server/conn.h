@@ -19,6 +19,7 @@ struct conn {
 	TAILQ_ENTRY(conn) link;
 	TAILQ_HEAD(, kreq) queue;   /* requests in arrival order; answered ones leave from the head */
 	uint32_t inflight;
+	uint64_t inflight_bytes;     /* request frame bytes held by the queue */
 	uint64_t id;
 	uint64_t opened_ms, active_ms; /* monotonic: accepted, last request read */
 	bool tls, read_paused, failed, closing, authenticated;

@@ -185,6 +185,15 @@ static void framing_error(struct conn *c, _Atomic int64_t *counter, const char *
 
 static void conn_read_cb(struct bufferevent *bev, void *arg);
 
+/* Backpressure: too many requests or request bytes in flight, or too many answer bytes not yet sent.  One
+ * request is always admitted when nothing is in flight, whatever its size (it passed the frame limit). */
+static bool must_pause(const struct conn *c)
+{
+	const struct cloud_config *cfg = c->srv->broker->cfg;
+	return c->inflight >= cfg->inflight_max || (c->inflight && c->inflight_bytes >= cfg->inflight_bytes_max) ||
+	       evbuffer_get_length(bufferevent_get_output(c->bev)) >= OUTPUT_PAUSE_BYTES;
+}
+
 /* Move finished responses, in request order, to the socket. */
 void conn_flush(struct conn *c)
 {
@@ -195,6 +204,7 @@ void conn_flush(struct conn *c)
 		struct kreq *r = TAILQ_FIRST(&c->queue);
 		TAILQ_REMOVE(&c->queue, r, link);
 		c->inflight--;
+		c->inflight_bytes -= r->frame_len;
 		if (r->out)
 			evbuffer_add_buffer(out, r->out);
 		bool close_now = c->close_after == r;
@@ -207,8 +217,7 @@ void conn_flush(struct conn *c)
 			return;
 		}
 	}
-	if (c->read_paused && c->inflight < c->srv->broker->cfg->inflight_max &&
-	    evbuffer_get_length(out) < OUTPUT_PAUSE_BYTES) {
+	if (c->read_paused && !must_pause(c)) {
 		c->read_paused = false;
 		net_bev_resume_read(c->bev);
 		conn_read_cb(c->bev, c); /* frames may already be buffered */
@@ -246,6 +255,7 @@ static bool handle_frame(struct conn *c, struct kreq *r)
 	struct broker *b = c->srv->broker;
 	TAILQ_INSERT_TAIL(&c->queue, r, link);
 	c->inflight++;
+	c->inflight_bytes += r->frame_len;
 	int rc = kafka_request_decode(r->frame, r->frame_len, &r->hdr, &r->body, &r->arena);
 	int16_t k = r->hdr.api_key;
 	if (k >= 0 && k < BROKER_API_SLOTS && b->m.requests[k])
@@ -282,8 +292,7 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
 	struct broker *b = c->srv->broker;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	while (!c->failed && !c->closing && !c->read_paused) {
-		if (c->inflight >= b->cfg->inflight_max ||
-		    evbuffer_get_length(bufferevent_get_output(bev)) >= OUTPUT_PAUSE_BYTES) {
+		if (must_pause(c)) {
 			/* Backpressure: stop reading; conn_flush resumes when answers have gone out. */
 			c->read_paused = true;
 			bufferevent_disable(bev, EV_READ);

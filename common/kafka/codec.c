@@ -314,8 +314,15 @@ static void put(struct enc *e, const void *src, size_t n)
 	e->len += n;
 }
 
-static void put_be(struct enc *e, uint64_t v, size_t n)
+static inline void put_be(struct enc *e, uint64_t v, size_t n)
 {
+	if (e->p && !e->err && e->cap - e->len >= n) { /* the common case: write in place */
+		uint8_t *b = e->p + e->len;
+		for (size_t i = 0; i < n; i++)
+			b[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+		e->len += n;
+		return;
+	}
 	uint8_t b[8];
 	for (size_t i = 0; i < n; i++)
 		b[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
@@ -430,6 +437,10 @@ static bool is_default(const struct kafka_field *f, const uint8_t *at)
 /* Tagged fields go out in ascending tag order (KIP-482), each only when it differs from its default. */
 static void enc_tagged(struct enc *e, const struct kafka_struct *s, const uint8_t *obj)
 {
+	if (!s->has_tagged) {
+		put_be(e, 0, 1); /* no tagged fields in any version: an empty section */
+		return;
+	}
 	uint32_t count = 0;
 	for (size_t i = 0; i < s->field_count; i++) {
 		const struct kafka_field *f = &s->fields[i];

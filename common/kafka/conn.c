@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "base/rw.h"
 #include "kafka/conn.h"
+#include "kafka/scram.h"
 #include "net/tls.h"
 #include "port.h"
 
@@ -50,6 +51,8 @@ struct kafka_conn {
 	int16_t versions[KAFKA_API_KEY_MAX + 1];
 	uint8_t *arena_mem;
 	union kafka_any_response resp;
+	struct kafka_scram scram; /* SCRAM exchange state; wiped when done */
+	int sasl_step;            /* SaslAuthenticate round trips done */
 };
 
 static void close_conn(struct kafka_conn *c, int err);
@@ -111,6 +114,7 @@ static void destroy(struct kafka_conn *c)
 	if (c->tls)
 		net_tls_unref(c->tls);
 	memset(c->sasl_password, 0, sizeof c->sasl_password);
+	kafka_scram_wipe(&c->scram);
 	free(c->arena_mem);
 	free(c);
 }
@@ -271,14 +275,24 @@ static int ready(struct kafka_conn *c)
 /* SaslHandshake v1 then SaslAuthenticate: the v0 handshake's raw, unframed tokens are not supported. */
 static int start_sasl(struct kafka_conn *c)
 {
-	if (strcmp(c->sasl_mechanism, "PLAIN") != 0 || c->versions[KAFKA_API_SASL_HANDSHAKE] < 1 ||
-	    c->versions[KAFKA_API_SASL_AUTHENTICATE] < 0) {
-		log_warn("kafka: SASL %s: we speak PLAIN only, over SaslHandshake v1 + SaslAuthenticate", c->sasl_mechanism);
+	enum kafka_scram_hash hash;
+	bool known = strcmp(c->sasl_mechanism, "PLAIN") == 0 || kafka_scram_mechanism(c->sasl_mechanism, &hash) == 0;
+	if (!known || c->versions[KAFKA_API_SASL_HANDSHAKE] < 1 || c->versions[KAFKA_API_SASL_AUTHENTICATE] < 0) {
+		log_warn("kafka: SASL %s: we speak PLAIN and SCRAM-SHA-256/512, over SaslHandshake v1 + "
+			 "SaslAuthenticate", c->sasl_mechanism);
 		return ERR_AUTH;
 	}
 	c->state = ST_AUTHENTICATING;
+	c->sasl_step = 0;
 	struct kafka_sasl_handshake_request req = { { c->sasl_mechanism, (int32_t)strlen(c->sasl_mechanism) } };
 	return enqueue(c, KAFKA_API_SASL_HANDSHAKE, c->versions[KAFKA_API_SASL_HANDSHAKE], &req, true, NULL, NULL);
+}
+
+static int send_auth(struct kafka_conn *c, const void *bytes, size_t len)
+{
+	struct kafka_sasl_authenticate_request req = { { bytes, (int32_t)len } };
+	c->sasl_step++;
+	return enqueue(c, KAFKA_API_SASL_AUTHENTICATE, c->versions[KAFKA_API_SASL_AUTHENTICATE], &req, true, NULL, NULL);
 }
 
 static int on_sasl_handshake(struct kafka_conn *c, const struct kafka_sasl_handshake_response *r)
@@ -287,6 +301,16 @@ static int on_sasl_handshake(struct kafka_conn *c, const struct kafka_sasl_hands
 		log_warn("kafka: SASL mechanism %s refused (error %d)", c->sasl_mechanism, r->error_code);
 		return ERR_AUTH;
 	}
+	enum kafka_scram_hash hash;
+	if (kafka_scram_mechanism(c->sasl_mechanism, &hash) == 0) {
+		uint8_t rnd[24];
+		char first[KAFKA_SCRAM_MSG_MAX];
+		if (port_random(rnd, sizeof rnd) < 0)
+			return ERR_IO;
+		int n = kafka_scram_client_first(&c->scram, hash, c->sasl_username, c->sasl_password, rnd, sizeof rnd,
+						 first, sizeof first);
+		return n < 0 ? ERR_AUTH : send_auth(c, first, (size_t)n);
+	}
 	/* PLAIN (RFC 4616): authzid NUL authcid NUL passwd; an empty authzid. */
 	uint8_t token[2 * KAFKA_SASL_FIELD_MAX + 2];
 	size_t ul = strlen(c->sasl_username), pl = strlen(c->sasl_password);
@@ -294,9 +318,7 @@ static int on_sasl_handshake(struct kafka_conn *c, const struct kafka_sasl_hands
 	memcpy(token + 1, c->sasl_username, ul);
 	token[1 + ul] = 0;
 	memcpy(token + 2 + ul, c->sasl_password, pl);
-	struct kafka_sasl_authenticate_request req = { { token, (int32_t)(2 + ul + pl) } };
-	int rc = enqueue(c, KAFKA_API_SASL_AUTHENTICATE, c->versions[KAFKA_API_SASL_AUTHENTICATE], &req, true, NULL,
-			 NULL);
+	int rc = send_auth(c, token, 2 + ul + pl);
 	memset(token, 0, sizeof token);
 	return rc;
 }
@@ -306,6 +328,25 @@ static int on_sasl_authenticate(struct kafka_conn *c, const struct kafka_sasl_au
 	if (r->error_code) {
 		log_warn("kafka: SASL authentication as %s failed (error %d: %.*s)", c->sasl_username, r->error_code,
 			 r->error_message.len > 0 ? r->error_message.len : 0, r->error_message.p ? r->error_message.p : "");
+		return ERR_AUTH;
+	}
+	if (strcmp(c->sasl_mechanism, "PLAIN") == 0)
+		return ready(c);
+	const uint8_t *in = r->auth_bytes.p;
+	size_t in_len = r->auth_bytes.len > 0 ? (size_t)r->auth_bytes.len : 0;
+	if (c->sasl_step == 1) { /* server-first -> client-final */
+		char final[KAFKA_SCRAM_MSG_MAX];
+		int n = kafka_scram_client_final(&c->scram, in, in_len, final, sizeof final);
+		if (n < 0) {
+			log_warn("kafka: SCRAM server-first refused: %s", err_str(n));
+			return ERR_AUTH;
+		}
+		return send_auth(c, final, (size_t)n);
+	}
+	int rc = kafka_scram_verify(&c->scram, in, in_len); /* server-final: the server knew our password too */
+	kafka_scram_wipe(&c->scram);
+	if (rc < 0) {
+		log_warn("kafka: SCRAM server signature does not verify: not the server we know");
 		return ERR_AUTH;
 	}
 	return ready(c);

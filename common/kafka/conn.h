@@ -40,7 +40,7 @@ struct kafka_conn_config {
 	struct net_tls *tls;           /* NULL: plain TCP; else a client net_tls (referenced while in use) */
 	const char *tls_hostname;      /* SNI and certificate name check; copied */
 	struct evdns_base *dns;        /* NULL: numeric addresses only */
-	const char *sasl_mechanism;    /* NULL: no SASL; "PLAIN" (RFC 4616) is the one supported; copied */
+	const char *sasl_mechanism;    /* NULL: no SASL; "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"; copied */
 	const char *sasl_username;     /* copied; at most KAFKA_SASL_FIELD_MAX bytes */
 	const char *sasl_password;     /* copied; never logged */
 };

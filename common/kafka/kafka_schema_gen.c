@@ -118,13 +118,13 @@ static const struct kafka_field kafka_produce_request_partition_produce_data_f[]
 	{ "index", offsetof(struct kafka_produce_request_partition_produce_data, index), KAFKA_T_INT32, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "records", offsetof(struct kafka_produce_request_partition_produce_data, records), KAFKA_T_RECORDS, 0, 0, 127, 0, 127, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_produce_request_partition_produce_data_desc = { "kafka_produce_request_partition_produce_data", sizeof(struct kafka_produce_request_partition_produce_data), 2, kafka_produce_request_partition_produce_data_f };
+const struct kafka_struct kafka_produce_request_partition_produce_data_desc = { "kafka_produce_request_partition_produce_data", sizeof(struct kafka_produce_request_partition_produce_data), 2, false, kafka_produce_request_partition_produce_data_f };
 
 static const struct kafka_field kafka_produce_request_topic_produce_data_f[] = {
 	{ "name", offsetof(struct kafka_produce_request_topic_produce_data, name), KAFKA_T_STRING, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "partition_data", offsetof(struct kafka_produce_request_topic_produce_data, partition_data), KAFKA_T_STRUCT, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_produce_request_partition_produce_data_desc },
 };
-const struct kafka_struct kafka_produce_request_topic_produce_data_desc = { "kafka_produce_request_topic_produce_data", sizeof(struct kafka_produce_request_topic_produce_data), 2, kafka_produce_request_topic_produce_data_f };
+const struct kafka_struct kafka_produce_request_topic_produce_data_desc = { "kafka_produce_request_topic_produce_data", sizeof(struct kafka_produce_request_topic_produce_data), 2, false, kafka_produce_request_topic_produce_data_f };
 
 static const struct kafka_field kafka_produce_request_f[] = {
 	{ "transactional_id", offsetof(struct kafka_produce_request, transactional_id), KAFKA_T_STRING, 0, 3, 127, 3, 127, 127, -1, -1, -1, 1LL, NULL },
@@ -132,19 +132,19 @@ static const struct kafka_field kafka_produce_request_f[] = {
 	{ "timeout_ms", offsetof(struct kafka_produce_request, timeout_ms), KAFKA_T_INT32, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "topic_data", offsetof(struct kafka_produce_request, topic_data), KAFKA_T_STRUCT, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_produce_request_topic_produce_data_desc },
 };
-const struct kafka_struct kafka_produce_request_desc = { "kafka_produce_request", sizeof(struct kafka_produce_request), 4, kafka_produce_request_f };
+const struct kafka_struct kafka_produce_request_desc = { "kafka_produce_request", sizeof(struct kafka_produce_request), 4, false, kafka_produce_request_f };
 
 static const struct kafka_field kafka_produce_response_batch_index_and_error_message_f[] = {
 	{ "batch_index", offsetof(struct kafka_produce_response_batch_index_and_error_message, batch_index), KAFKA_T_INT32, 0, 8, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "batch_index_error_message", offsetof(struct kafka_produce_response_batch_index_and_error_message, batch_index_error_message), KAFKA_T_STRING, 0, 8, 127, 8, 127, 127, -1, -1, -1, 1LL, NULL },
 };
-const struct kafka_struct kafka_produce_response_batch_index_and_error_message_desc = { "kafka_produce_response_batch_index_and_error_message", sizeof(struct kafka_produce_response_batch_index_and_error_message), 2, kafka_produce_response_batch_index_and_error_message_f };
+const struct kafka_struct kafka_produce_response_batch_index_and_error_message_desc = { "kafka_produce_response_batch_index_and_error_message", sizeof(struct kafka_produce_response_batch_index_and_error_message), 2, false, kafka_produce_response_batch_index_and_error_message_f };
 
 static const struct kafka_field kafka_produce_response_leader_id_and_epoch_f[] = {
 	{ "leader_id", offsetof(struct kafka_produce_response_leader_id_and_epoch, leader_id), KAFKA_T_INT32, 0, 10, 127, 127, -1, 127, -1, -1, -1, -1LL, NULL },
 	{ "leader_epoch", offsetof(struct kafka_produce_response_leader_id_and_epoch, leader_epoch), KAFKA_T_INT32, 0, 10, 127, 127, -1, 127, -1, -1, -1, -1LL, NULL },
 };
-const struct kafka_struct kafka_produce_response_leader_id_and_epoch_desc = { "kafka_produce_response_leader_id_and_epoch", sizeof(struct kafka_produce_response_leader_id_and_epoch), 2, kafka_produce_response_leader_id_and_epoch_f };
+const struct kafka_struct kafka_produce_response_leader_id_and_epoch_desc = { "kafka_produce_response_leader_id_and_epoch", sizeof(struct kafka_produce_response_leader_id_and_epoch), 2, false, kafka_produce_response_leader_id_and_epoch_f };
 
 static const struct kafka_field kafka_produce_response_partition_produce_response_f[] = {
 	{ "index", offsetof(struct kafka_produce_response_partition_produce_response, index), KAFKA_T_INT32, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -156,13 +156,13 @@ static const struct kafka_field kafka_produce_response_partition_produce_respons
 	{ "error_message", offsetof(struct kafka_produce_response_partition_produce_response, error_message), KAFKA_T_STRING, 0, 8, 127, 8, 127, 127, -1, -1, -1, 1LL, NULL },
 	{ "current_leader", offsetof(struct kafka_produce_response_partition_produce_response, current_leader), KAFKA_T_STRUCT, 0, 10, 127, 127, -1, 10, 127, -1, 0, 0LL, &kafka_produce_response_leader_id_and_epoch_desc },
 };
-const struct kafka_struct kafka_produce_response_partition_produce_response_desc = { "kafka_produce_response_partition_produce_response", sizeof(struct kafka_produce_response_partition_produce_response), 8, kafka_produce_response_partition_produce_response_f };
+const struct kafka_struct kafka_produce_response_partition_produce_response_desc = { "kafka_produce_response_partition_produce_response", sizeof(struct kafka_produce_response_partition_produce_response), 8, true, kafka_produce_response_partition_produce_response_f };
 
 static const struct kafka_field kafka_produce_response_topic_produce_response_f[] = {
 	{ "name", offsetof(struct kafka_produce_response_topic_produce_response, name), KAFKA_T_STRING, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "partition_responses", offsetof(struct kafka_produce_response_topic_produce_response, partition_responses), KAFKA_T_STRUCT, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_produce_response_partition_produce_response_desc },
 };
-const struct kafka_struct kafka_produce_response_topic_produce_response_desc = { "kafka_produce_response_topic_produce_response", sizeof(struct kafka_produce_response_topic_produce_response), 2, kafka_produce_response_topic_produce_response_f };
+const struct kafka_struct kafka_produce_response_topic_produce_response_desc = { "kafka_produce_response_topic_produce_response", sizeof(struct kafka_produce_response_topic_produce_response), 2, false, kafka_produce_response_topic_produce_response_f };
 
 static const struct kafka_field kafka_produce_response_node_endpoint_f[] = {
 	{ "node_id", offsetof(struct kafka_produce_response_node_endpoint, node_id), KAFKA_T_INT32, 0, 10, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -170,20 +170,20 @@ static const struct kafka_field kafka_produce_response_node_endpoint_f[] = {
 	{ "port", offsetof(struct kafka_produce_response_node_endpoint, port), KAFKA_T_INT32, 0, 10, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "rack", offsetof(struct kafka_produce_response_node_endpoint, rack), KAFKA_T_STRING, 0, 10, 127, 10, 127, 127, -1, -1, -1, 1LL, NULL },
 };
-const struct kafka_struct kafka_produce_response_node_endpoint_desc = { "kafka_produce_response_node_endpoint", sizeof(struct kafka_produce_response_node_endpoint), 4, kafka_produce_response_node_endpoint_f };
+const struct kafka_struct kafka_produce_response_node_endpoint_desc = { "kafka_produce_response_node_endpoint", sizeof(struct kafka_produce_response_node_endpoint), 4, false, kafka_produce_response_node_endpoint_f };
 
 static const struct kafka_field kafka_produce_response_f[] = {
 	{ "responses", offsetof(struct kafka_produce_response, responses), KAFKA_T_STRUCT, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_produce_response_topic_produce_response_desc },
 	{ "throttle_time_ms", offsetof(struct kafka_produce_response, throttle_time_ms), KAFKA_T_INT32, 0, 1, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "node_endpoints", offsetof(struct kafka_produce_response, node_endpoints), KAFKA_T_STRUCT, 1, 10, 127, 127, -1, 10, 127, -1, 0, 0LL, &kafka_produce_response_node_endpoint_desc },
 };
-const struct kafka_struct kafka_produce_response_desc = { "kafka_produce_response", sizeof(struct kafka_produce_response), 3, kafka_produce_response_f };
+const struct kafka_struct kafka_produce_response_desc = { "kafka_produce_response", sizeof(struct kafka_produce_response), 3, true, kafka_produce_response_f };
 
 static const struct kafka_field kafka_fetch_request_replica_state_f[] = {
 	{ "replica_id", offsetof(struct kafka_fetch_request_replica_state, replica_id), KAFKA_T_INT32, 0, 15, 127, 127, -1, 127, -1, -1, -1, -1LL, NULL },
 	{ "replica_epoch", offsetof(struct kafka_fetch_request_replica_state, replica_epoch), KAFKA_T_INT64, 0, 15, 127, 127, -1, 127, -1, -1, -1, -1LL, NULL },
 };
-const struct kafka_struct kafka_fetch_request_replica_state_desc = { "kafka_fetch_request_replica_state", sizeof(struct kafka_fetch_request_replica_state), 2, kafka_fetch_request_replica_state_f };
+const struct kafka_struct kafka_fetch_request_replica_state_desc = { "kafka_fetch_request_replica_state", sizeof(struct kafka_fetch_request_replica_state), 2, false, kafka_fetch_request_replica_state_f };
 
 static const struct kafka_field kafka_fetch_request_fetch_partition_f[] = {
 	{ "partition", offsetof(struct kafka_fetch_request_fetch_partition, partition), KAFKA_T_INT32, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -193,21 +193,21 @@ static const struct kafka_field kafka_fetch_request_fetch_partition_f[] = {
 	{ "log_start_offset", offsetof(struct kafka_fetch_request_fetch_partition, log_start_offset), KAFKA_T_INT64, 0, 5, 127, 127, -1, 127, -1, -1, -1, -1LL, NULL },
 	{ "partition_max_bytes", offsetof(struct kafka_fetch_request_fetch_partition, partition_max_bytes), KAFKA_T_INT32, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_fetch_request_fetch_partition_desc = { "kafka_fetch_request_fetch_partition", sizeof(struct kafka_fetch_request_fetch_partition), 6, kafka_fetch_request_fetch_partition_f };
+const struct kafka_struct kafka_fetch_request_fetch_partition_desc = { "kafka_fetch_request_fetch_partition", sizeof(struct kafka_fetch_request_fetch_partition), 6, false, kafka_fetch_request_fetch_partition_f };
 
 static const struct kafka_field kafka_fetch_request_fetch_topic_f[] = {
 	{ "topic", offsetof(struct kafka_fetch_request_fetch_topic, topic), KAFKA_T_STRING, 0, 0, 12, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "topic_id", offsetof(struct kafka_fetch_request_fetch_topic, topic_id), KAFKA_T_UUID, 0, 13, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "partitions", offsetof(struct kafka_fetch_request_fetch_topic, partitions), KAFKA_T_STRUCT, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_fetch_request_fetch_partition_desc },
 };
-const struct kafka_struct kafka_fetch_request_fetch_topic_desc = { "kafka_fetch_request_fetch_topic", sizeof(struct kafka_fetch_request_fetch_topic), 3, kafka_fetch_request_fetch_topic_f };
+const struct kafka_struct kafka_fetch_request_fetch_topic_desc = { "kafka_fetch_request_fetch_topic", sizeof(struct kafka_fetch_request_fetch_topic), 3, false, kafka_fetch_request_fetch_topic_f };
 
 static const struct kafka_field kafka_fetch_request_forgotten_topic_f[] = {
 	{ "topic", offsetof(struct kafka_fetch_request_forgotten_topic, topic), KAFKA_T_STRING, 0, 7, 12, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "topic_id", offsetof(struct kafka_fetch_request_forgotten_topic, topic_id), KAFKA_T_UUID, 0, 13, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "partitions", offsetof(struct kafka_fetch_request_forgotten_topic, partitions), KAFKA_T_INT32, 1, 7, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_fetch_request_forgotten_topic_desc = { "kafka_fetch_request_forgotten_topic", sizeof(struct kafka_fetch_request_forgotten_topic), 3, kafka_fetch_request_forgotten_topic_f };
+const struct kafka_struct kafka_fetch_request_forgotten_topic_desc = { "kafka_fetch_request_forgotten_topic", sizeof(struct kafka_fetch_request_forgotten_topic), 3, false, kafka_fetch_request_forgotten_topic_f };
 
 static const struct kafka_field kafka_fetch_request_f[] = {
 	{ "cluster_id", offsetof(struct kafka_fetch_request, cluster_id), KAFKA_T_STRING, 0, 12, 127, 12, 127, 12, 127, -1, 0, 1LL, NULL },
@@ -223,31 +223,31 @@ static const struct kafka_field kafka_fetch_request_f[] = {
 	{ "forgotten_topics_data", offsetof(struct kafka_fetch_request, forgotten_topics_data), KAFKA_T_STRUCT, 1, 7, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_fetch_request_forgotten_topic_desc },
 	{ "rack_id", offsetof(struct kafka_fetch_request, rack_id), KAFKA_T_STRING, 0, 11, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_fetch_request_desc = { "kafka_fetch_request", sizeof(struct kafka_fetch_request), 12, kafka_fetch_request_f };
+const struct kafka_struct kafka_fetch_request_desc = { "kafka_fetch_request", sizeof(struct kafka_fetch_request), 12, true, kafka_fetch_request_f };
 
 static const struct kafka_field kafka_fetch_response_epoch_end_offset_f[] = {
 	{ "epoch", offsetof(struct kafka_fetch_response_epoch_end_offset, epoch), KAFKA_T_INT32, 0, 12, 127, 127, -1, 127, -1, -1, -1, -1LL, NULL },
 	{ "end_offset", offsetof(struct kafka_fetch_response_epoch_end_offset, end_offset), KAFKA_T_INT64, 0, 12, 127, 127, -1, 127, -1, -1, -1, -1LL, NULL },
 };
-const struct kafka_struct kafka_fetch_response_epoch_end_offset_desc = { "kafka_fetch_response_epoch_end_offset", sizeof(struct kafka_fetch_response_epoch_end_offset), 2, kafka_fetch_response_epoch_end_offset_f };
+const struct kafka_struct kafka_fetch_response_epoch_end_offset_desc = { "kafka_fetch_response_epoch_end_offset", sizeof(struct kafka_fetch_response_epoch_end_offset), 2, false, kafka_fetch_response_epoch_end_offset_f };
 
 static const struct kafka_field kafka_fetch_response_leader_id_and_epoch_f[] = {
 	{ "leader_id", offsetof(struct kafka_fetch_response_leader_id_and_epoch, leader_id), KAFKA_T_INT32, 0, 12, 127, 127, -1, 127, -1, -1, -1, -1LL, NULL },
 	{ "leader_epoch", offsetof(struct kafka_fetch_response_leader_id_and_epoch, leader_epoch), KAFKA_T_INT32, 0, 12, 127, 127, -1, 127, -1, -1, -1, -1LL, NULL },
 };
-const struct kafka_struct kafka_fetch_response_leader_id_and_epoch_desc = { "kafka_fetch_response_leader_id_and_epoch", sizeof(struct kafka_fetch_response_leader_id_and_epoch), 2, kafka_fetch_response_leader_id_and_epoch_f };
+const struct kafka_struct kafka_fetch_response_leader_id_and_epoch_desc = { "kafka_fetch_response_leader_id_and_epoch", sizeof(struct kafka_fetch_response_leader_id_and_epoch), 2, false, kafka_fetch_response_leader_id_and_epoch_f };
 
 static const struct kafka_field kafka_fetch_response_snapshot_id_f[] = {
 	{ "end_offset", offsetof(struct kafka_fetch_response_snapshot_id, end_offset), KAFKA_T_INT64, 0, 0, 127, 127, -1, 127, -1, -1, -1, -1LL, NULL },
 	{ "epoch", offsetof(struct kafka_fetch_response_snapshot_id, epoch), KAFKA_T_INT32, 0, 0, 127, 127, -1, 127, -1, -1, -1, -1LL, NULL },
 };
-const struct kafka_struct kafka_fetch_response_snapshot_id_desc = { "kafka_fetch_response_snapshot_id", sizeof(struct kafka_fetch_response_snapshot_id), 2, kafka_fetch_response_snapshot_id_f };
+const struct kafka_struct kafka_fetch_response_snapshot_id_desc = { "kafka_fetch_response_snapshot_id", sizeof(struct kafka_fetch_response_snapshot_id), 2, false, kafka_fetch_response_snapshot_id_f };
 
 static const struct kafka_field kafka_fetch_response_aborted_transaction_f[] = {
 	{ "producer_id", offsetof(struct kafka_fetch_response_aborted_transaction, producer_id), KAFKA_T_INT64, 0, 4, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "first_offset", offsetof(struct kafka_fetch_response_aborted_transaction, first_offset), KAFKA_T_INT64, 0, 4, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_fetch_response_aborted_transaction_desc = { "kafka_fetch_response_aborted_transaction", sizeof(struct kafka_fetch_response_aborted_transaction), 2, kafka_fetch_response_aborted_transaction_f };
+const struct kafka_struct kafka_fetch_response_aborted_transaction_desc = { "kafka_fetch_response_aborted_transaction", sizeof(struct kafka_fetch_response_aborted_transaction), 2, false, kafka_fetch_response_aborted_transaction_f };
 
 static const struct kafka_field kafka_fetch_response_partition_data_f[] = {
 	{ "partition_index", offsetof(struct kafka_fetch_response_partition_data, partition_index), KAFKA_T_INT32, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -262,14 +262,14 @@ static const struct kafka_field kafka_fetch_response_partition_data_f[] = {
 	{ "preferred_read_replica", offsetof(struct kafka_fetch_response_partition_data, preferred_read_replica), KAFKA_T_INT32, 0, 11, 127, 127, -1, 127, -1, -1, -1, -1LL, NULL },
 	{ "records", offsetof(struct kafka_fetch_response_partition_data, records), KAFKA_T_RECORDS, 0, 0, 127, 0, 127, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_fetch_response_partition_data_desc = { "kafka_fetch_response_partition_data", sizeof(struct kafka_fetch_response_partition_data), 11, kafka_fetch_response_partition_data_f };
+const struct kafka_struct kafka_fetch_response_partition_data_desc = { "kafka_fetch_response_partition_data", sizeof(struct kafka_fetch_response_partition_data), 11, true, kafka_fetch_response_partition_data_f };
 
 static const struct kafka_field kafka_fetch_response_fetchable_topic_response_f[] = {
 	{ "topic", offsetof(struct kafka_fetch_response_fetchable_topic_response, topic), KAFKA_T_STRING, 0, 0, 12, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "topic_id", offsetof(struct kafka_fetch_response_fetchable_topic_response, topic_id), KAFKA_T_UUID, 0, 13, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "partitions", offsetof(struct kafka_fetch_response_fetchable_topic_response, partitions), KAFKA_T_STRUCT, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_fetch_response_partition_data_desc },
 };
-const struct kafka_struct kafka_fetch_response_fetchable_topic_response_desc = { "kafka_fetch_response_fetchable_topic_response", sizeof(struct kafka_fetch_response_fetchable_topic_response), 3, kafka_fetch_response_fetchable_topic_response_f };
+const struct kafka_struct kafka_fetch_response_fetchable_topic_response_desc = { "kafka_fetch_response_fetchable_topic_response", sizeof(struct kafka_fetch_response_fetchable_topic_response), 3, false, kafka_fetch_response_fetchable_topic_response_f };
 
 static const struct kafka_field kafka_fetch_response_node_endpoint_f[] = {
 	{ "node_id", offsetof(struct kafka_fetch_response_node_endpoint, node_id), KAFKA_T_INT32, 0, 16, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -277,7 +277,7 @@ static const struct kafka_field kafka_fetch_response_node_endpoint_f[] = {
 	{ "port", offsetof(struct kafka_fetch_response_node_endpoint, port), KAFKA_T_INT32, 0, 16, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "rack", offsetof(struct kafka_fetch_response_node_endpoint, rack), KAFKA_T_STRING, 0, 16, 127, 16, 127, 127, -1, -1, -1, 1LL, NULL },
 };
-const struct kafka_struct kafka_fetch_response_node_endpoint_desc = { "kafka_fetch_response_node_endpoint", sizeof(struct kafka_fetch_response_node_endpoint), 4, kafka_fetch_response_node_endpoint_f };
+const struct kafka_struct kafka_fetch_response_node_endpoint_desc = { "kafka_fetch_response_node_endpoint", sizeof(struct kafka_fetch_response_node_endpoint), 4, false, kafka_fetch_response_node_endpoint_f };
 
 static const struct kafka_field kafka_fetch_response_f[] = {
 	{ "throttle_time_ms", offsetof(struct kafka_fetch_response, throttle_time_ms), KAFKA_T_INT32, 0, 1, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -286,7 +286,7 @@ static const struct kafka_field kafka_fetch_response_f[] = {
 	{ "responses", offsetof(struct kafka_fetch_response, responses), KAFKA_T_STRUCT, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_fetch_response_fetchable_topic_response_desc },
 	{ "node_endpoints", offsetof(struct kafka_fetch_response, node_endpoints), KAFKA_T_STRUCT, 1, 16, 127, 127, -1, 16, 127, -1, 0, 0LL, &kafka_fetch_response_node_endpoint_desc },
 };
-const struct kafka_struct kafka_fetch_response_desc = { "kafka_fetch_response", sizeof(struct kafka_fetch_response), 5, kafka_fetch_response_f };
+const struct kafka_struct kafka_fetch_response_desc = { "kafka_fetch_response", sizeof(struct kafka_fetch_response), 5, true, kafka_fetch_response_f };
 
 static const struct kafka_field kafka_list_offsets_request_list_offsets_partition_f[] = {
 	{ "partition_index", offsetof(struct kafka_list_offsets_request_list_offsets_partition, partition_index), KAFKA_T_INT32, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -294,20 +294,20 @@ static const struct kafka_field kafka_list_offsets_request_list_offsets_partitio
 	{ "timestamp", offsetof(struct kafka_list_offsets_request_list_offsets_partition, timestamp), KAFKA_T_INT64, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "max_num_offsets", offsetof(struct kafka_list_offsets_request_list_offsets_partition, max_num_offsets), KAFKA_T_INT32, 0, 0, 0, 127, -1, 127, -1, -1, -1, 1LL, NULL },
 };
-const struct kafka_struct kafka_list_offsets_request_list_offsets_partition_desc = { "kafka_list_offsets_request_list_offsets_partition", sizeof(struct kafka_list_offsets_request_list_offsets_partition), 4, kafka_list_offsets_request_list_offsets_partition_f };
+const struct kafka_struct kafka_list_offsets_request_list_offsets_partition_desc = { "kafka_list_offsets_request_list_offsets_partition", sizeof(struct kafka_list_offsets_request_list_offsets_partition), 4, false, kafka_list_offsets_request_list_offsets_partition_f };
 
 static const struct kafka_field kafka_list_offsets_request_list_offsets_topic_f[] = {
 	{ "name", offsetof(struct kafka_list_offsets_request_list_offsets_topic, name), KAFKA_T_STRING, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "partitions", offsetof(struct kafka_list_offsets_request_list_offsets_topic, partitions), KAFKA_T_STRUCT, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_list_offsets_request_list_offsets_partition_desc },
 };
-const struct kafka_struct kafka_list_offsets_request_list_offsets_topic_desc = { "kafka_list_offsets_request_list_offsets_topic", sizeof(struct kafka_list_offsets_request_list_offsets_topic), 2, kafka_list_offsets_request_list_offsets_topic_f };
+const struct kafka_struct kafka_list_offsets_request_list_offsets_topic_desc = { "kafka_list_offsets_request_list_offsets_topic", sizeof(struct kafka_list_offsets_request_list_offsets_topic), 2, false, kafka_list_offsets_request_list_offsets_topic_f };
 
 static const struct kafka_field kafka_list_offsets_request_f[] = {
 	{ "replica_id", offsetof(struct kafka_list_offsets_request, replica_id), KAFKA_T_INT32, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "isolation_level", offsetof(struct kafka_list_offsets_request, isolation_level), KAFKA_T_INT8, 0, 2, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "topics", offsetof(struct kafka_list_offsets_request, topics), KAFKA_T_STRUCT, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_list_offsets_request_list_offsets_topic_desc },
 };
-const struct kafka_struct kafka_list_offsets_request_desc = { "kafka_list_offsets_request", sizeof(struct kafka_list_offsets_request), 3, kafka_list_offsets_request_f };
+const struct kafka_struct kafka_list_offsets_request_desc = { "kafka_list_offsets_request", sizeof(struct kafka_list_offsets_request), 3, false, kafka_list_offsets_request_f };
 
 static const struct kafka_field kafka_list_offsets_response_list_offsets_partition_response_f[] = {
 	{ "partition_index", offsetof(struct kafka_list_offsets_response_list_offsets_partition_response, partition_index), KAFKA_T_INT32, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -317,25 +317,25 @@ static const struct kafka_field kafka_list_offsets_response_list_offsets_partiti
 	{ "offset", offsetof(struct kafka_list_offsets_response_list_offsets_partition_response, offset), KAFKA_T_INT64, 0, 1, 127, 127, -1, 127, -1, -1, -1, -1LL, NULL },
 	{ "leader_epoch", offsetof(struct kafka_list_offsets_response_list_offsets_partition_response, leader_epoch), KAFKA_T_INT32, 0, 4, 127, 127, -1, 127, -1, -1, -1, -1LL, NULL },
 };
-const struct kafka_struct kafka_list_offsets_response_list_offsets_partition_response_desc = { "kafka_list_offsets_response_list_offsets_partition_response", sizeof(struct kafka_list_offsets_response_list_offsets_partition_response), 6, kafka_list_offsets_response_list_offsets_partition_response_f };
+const struct kafka_struct kafka_list_offsets_response_list_offsets_partition_response_desc = { "kafka_list_offsets_response_list_offsets_partition_response", sizeof(struct kafka_list_offsets_response_list_offsets_partition_response), 6, false, kafka_list_offsets_response_list_offsets_partition_response_f };
 
 static const struct kafka_field kafka_list_offsets_response_list_offsets_topic_response_f[] = {
 	{ "name", offsetof(struct kafka_list_offsets_response_list_offsets_topic_response, name), KAFKA_T_STRING, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "partitions", offsetof(struct kafka_list_offsets_response_list_offsets_topic_response, partitions), KAFKA_T_STRUCT, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_list_offsets_response_list_offsets_partition_response_desc },
 };
-const struct kafka_struct kafka_list_offsets_response_list_offsets_topic_response_desc = { "kafka_list_offsets_response_list_offsets_topic_response", sizeof(struct kafka_list_offsets_response_list_offsets_topic_response), 2, kafka_list_offsets_response_list_offsets_topic_response_f };
+const struct kafka_struct kafka_list_offsets_response_list_offsets_topic_response_desc = { "kafka_list_offsets_response_list_offsets_topic_response", sizeof(struct kafka_list_offsets_response_list_offsets_topic_response), 2, false, kafka_list_offsets_response_list_offsets_topic_response_f };
 
 static const struct kafka_field kafka_list_offsets_response_f[] = {
 	{ "throttle_time_ms", offsetof(struct kafka_list_offsets_response, throttle_time_ms), KAFKA_T_INT32, 0, 2, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "topics", offsetof(struct kafka_list_offsets_response, topics), KAFKA_T_STRUCT, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_list_offsets_response_list_offsets_topic_response_desc },
 };
-const struct kafka_struct kafka_list_offsets_response_desc = { "kafka_list_offsets_response", sizeof(struct kafka_list_offsets_response), 2, kafka_list_offsets_response_f };
+const struct kafka_struct kafka_list_offsets_response_desc = { "kafka_list_offsets_response", sizeof(struct kafka_list_offsets_response), 2, false, kafka_list_offsets_response_f };
 
 static const struct kafka_field kafka_metadata_request_topic_f[] = {
 	{ "topic_id", offsetof(struct kafka_metadata_request_topic, topic_id), KAFKA_T_UUID, 0, 10, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "name", offsetof(struct kafka_metadata_request_topic, name), KAFKA_T_STRING, 0, 0, 127, 10, 127, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_metadata_request_topic_desc = { "kafka_metadata_request_topic", sizeof(struct kafka_metadata_request_topic), 2, kafka_metadata_request_topic_f };
+const struct kafka_struct kafka_metadata_request_topic_desc = { "kafka_metadata_request_topic", sizeof(struct kafka_metadata_request_topic), 2, false, kafka_metadata_request_topic_f };
 
 static const struct kafka_field kafka_metadata_request_f[] = {
 	{ "topics", offsetof(struct kafka_metadata_request, topics), KAFKA_T_STRUCT, 1, 0, 127, 1, 127, 127, -1, -1, -1, 0LL, &kafka_metadata_request_topic_desc },
@@ -343,7 +343,7 @@ static const struct kafka_field kafka_metadata_request_f[] = {
 	{ "include_cluster_authorized_operations", offsetof(struct kafka_metadata_request, include_cluster_authorized_operations), KAFKA_T_BOOL, 0, 8, 10, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "include_topic_authorized_operations", offsetof(struct kafka_metadata_request, include_topic_authorized_operations), KAFKA_T_BOOL, 0, 8, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_metadata_request_desc = { "kafka_metadata_request", sizeof(struct kafka_metadata_request), 4, kafka_metadata_request_f };
+const struct kafka_struct kafka_metadata_request_desc = { "kafka_metadata_request", sizeof(struct kafka_metadata_request), 4, false, kafka_metadata_request_f };
 
 static const struct kafka_field kafka_metadata_response_broker_f[] = {
 	{ "node_id", offsetof(struct kafka_metadata_response_broker, node_id), KAFKA_T_INT32, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -351,7 +351,7 @@ static const struct kafka_field kafka_metadata_response_broker_f[] = {
 	{ "port", offsetof(struct kafka_metadata_response_broker, port), KAFKA_T_INT32, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "rack", offsetof(struct kafka_metadata_response_broker, rack), KAFKA_T_STRING, 0, 1, 127, 1, 127, 127, -1, -1, -1, 1LL, NULL },
 };
-const struct kafka_struct kafka_metadata_response_broker_desc = { "kafka_metadata_response_broker", sizeof(struct kafka_metadata_response_broker), 4, kafka_metadata_response_broker_f };
+const struct kafka_struct kafka_metadata_response_broker_desc = { "kafka_metadata_response_broker", sizeof(struct kafka_metadata_response_broker), 4, false, kafka_metadata_response_broker_f };
 
 static const struct kafka_field kafka_metadata_response_partition_f[] = {
 	{ "error_code", offsetof(struct kafka_metadata_response_partition, error_code), KAFKA_T_INT16, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -362,7 +362,7 @@ static const struct kafka_field kafka_metadata_response_partition_f[] = {
 	{ "isr_nodes", offsetof(struct kafka_metadata_response_partition, isr_nodes), KAFKA_T_INT32, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "offline_replicas", offsetof(struct kafka_metadata_response_partition, offline_replicas), KAFKA_T_INT32, 1, 5, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_metadata_response_partition_desc = { "kafka_metadata_response_partition", sizeof(struct kafka_metadata_response_partition), 7, kafka_metadata_response_partition_f };
+const struct kafka_struct kafka_metadata_response_partition_desc = { "kafka_metadata_response_partition", sizeof(struct kafka_metadata_response_partition), 7, false, kafka_metadata_response_partition_f };
 
 static const struct kafka_field kafka_metadata_response_topic_f[] = {
 	{ "error_code", offsetof(struct kafka_metadata_response_topic, error_code), KAFKA_T_INT16, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -372,7 +372,7 @@ static const struct kafka_field kafka_metadata_response_topic_f[] = {
 	{ "partitions", offsetof(struct kafka_metadata_response_topic, partitions), KAFKA_T_STRUCT, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_metadata_response_partition_desc },
 	{ "topic_authorized_operations", offsetof(struct kafka_metadata_response_topic, topic_authorized_operations), KAFKA_T_INT32, 0, 8, 127, 127, -1, 127, -1, -1, -1, -2147483648LL, NULL },
 };
-const struct kafka_struct kafka_metadata_response_topic_desc = { "kafka_metadata_response_topic", sizeof(struct kafka_metadata_response_topic), 6, kafka_metadata_response_topic_f };
+const struct kafka_struct kafka_metadata_response_topic_desc = { "kafka_metadata_response_topic", sizeof(struct kafka_metadata_response_topic), 6, false, kafka_metadata_response_topic_f };
 
 static const struct kafka_field kafka_metadata_response_f[] = {
 	{ "throttle_time_ms", offsetof(struct kafka_metadata_response, throttle_time_ms), KAFKA_T_INT32, 0, 3, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -382,7 +382,7 @@ static const struct kafka_field kafka_metadata_response_f[] = {
 	{ "topics", offsetof(struct kafka_metadata_response, topics), KAFKA_T_STRUCT, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_metadata_response_topic_desc },
 	{ "cluster_authorized_operations", offsetof(struct kafka_metadata_response, cluster_authorized_operations), KAFKA_T_INT32, 0, 8, 10, 127, -1, 127, -1, -1, -1, -2147483648LL, NULL },
 };
-const struct kafka_struct kafka_metadata_response_desc = { "kafka_metadata_response", sizeof(struct kafka_metadata_response), 6, kafka_metadata_response_f };
+const struct kafka_struct kafka_metadata_response_desc = { "kafka_metadata_response", sizeof(struct kafka_metadata_response), 6, false, kafka_metadata_response_f };
 
 static const struct kafka_field kafka_offset_commit_request_partition_f[] = {
 	{ "partition_index", offsetof(struct kafka_offset_commit_request_partition, partition_index), KAFKA_T_INT32, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -391,13 +391,13 @@ static const struct kafka_field kafka_offset_commit_request_partition_f[] = {
 	{ "commit_timestamp", offsetof(struct kafka_offset_commit_request_partition, commit_timestamp), KAFKA_T_INT64, 0, 1, 1, 127, -1, 127, -1, -1, -1, -1LL, NULL },
 	{ "committed_metadata", offsetof(struct kafka_offset_commit_request_partition, committed_metadata), KAFKA_T_STRING, 0, 0, 127, 0, 127, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_offset_commit_request_partition_desc = { "kafka_offset_commit_request_partition", sizeof(struct kafka_offset_commit_request_partition), 5, kafka_offset_commit_request_partition_f };
+const struct kafka_struct kafka_offset_commit_request_partition_desc = { "kafka_offset_commit_request_partition", sizeof(struct kafka_offset_commit_request_partition), 5, false, kafka_offset_commit_request_partition_f };
 
 static const struct kafka_field kafka_offset_commit_request_topic_f[] = {
 	{ "name", offsetof(struct kafka_offset_commit_request_topic, name), KAFKA_T_STRING, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "partitions", offsetof(struct kafka_offset_commit_request_topic, partitions), KAFKA_T_STRUCT, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_offset_commit_request_partition_desc },
 };
-const struct kafka_struct kafka_offset_commit_request_topic_desc = { "kafka_offset_commit_request_topic", sizeof(struct kafka_offset_commit_request_topic), 2, kafka_offset_commit_request_topic_f };
+const struct kafka_struct kafka_offset_commit_request_topic_desc = { "kafka_offset_commit_request_topic", sizeof(struct kafka_offset_commit_request_topic), 2, false, kafka_offset_commit_request_topic_f };
 
 static const struct kafka_field kafka_offset_commit_request_f[] = {
 	{ "group_id", offsetof(struct kafka_offset_commit_request, group_id), KAFKA_T_STRING, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -407,37 +407,37 @@ static const struct kafka_field kafka_offset_commit_request_f[] = {
 	{ "retention_time_ms", offsetof(struct kafka_offset_commit_request, retention_time_ms), KAFKA_T_INT64, 0, 2, 4, 127, -1, 127, -1, -1, -1, -1LL, NULL },
 	{ "topics", offsetof(struct kafka_offset_commit_request, topics), KAFKA_T_STRUCT, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_offset_commit_request_topic_desc },
 };
-const struct kafka_struct kafka_offset_commit_request_desc = { "kafka_offset_commit_request", sizeof(struct kafka_offset_commit_request), 6, kafka_offset_commit_request_f };
+const struct kafka_struct kafka_offset_commit_request_desc = { "kafka_offset_commit_request", sizeof(struct kafka_offset_commit_request), 6, false, kafka_offset_commit_request_f };
 
 static const struct kafka_field kafka_offset_commit_response_partition_f[] = {
 	{ "partition_index", offsetof(struct kafka_offset_commit_response_partition, partition_index), KAFKA_T_INT32, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "error_code", offsetof(struct kafka_offset_commit_response_partition, error_code), KAFKA_T_INT16, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_offset_commit_response_partition_desc = { "kafka_offset_commit_response_partition", sizeof(struct kafka_offset_commit_response_partition), 2, kafka_offset_commit_response_partition_f };
+const struct kafka_struct kafka_offset_commit_response_partition_desc = { "kafka_offset_commit_response_partition", sizeof(struct kafka_offset_commit_response_partition), 2, false, kafka_offset_commit_response_partition_f };
 
 static const struct kafka_field kafka_offset_commit_response_topic_f[] = {
 	{ "name", offsetof(struct kafka_offset_commit_response_topic, name), KAFKA_T_STRING, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "partitions", offsetof(struct kafka_offset_commit_response_topic, partitions), KAFKA_T_STRUCT, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_offset_commit_response_partition_desc },
 };
-const struct kafka_struct kafka_offset_commit_response_topic_desc = { "kafka_offset_commit_response_topic", sizeof(struct kafka_offset_commit_response_topic), 2, kafka_offset_commit_response_topic_f };
+const struct kafka_struct kafka_offset_commit_response_topic_desc = { "kafka_offset_commit_response_topic", sizeof(struct kafka_offset_commit_response_topic), 2, false, kafka_offset_commit_response_topic_f };
 
 static const struct kafka_field kafka_offset_commit_response_f[] = {
 	{ "throttle_time_ms", offsetof(struct kafka_offset_commit_response, throttle_time_ms), KAFKA_T_INT32, 0, 3, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "topics", offsetof(struct kafka_offset_commit_response, topics), KAFKA_T_STRUCT, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_offset_commit_response_topic_desc },
 };
-const struct kafka_struct kafka_offset_commit_response_desc = { "kafka_offset_commit_response", sizeof(struct kafka_offset_commit_response), 2, kafka_offset_commit_response_f };
+const struct kafka_struct kafka_offset_commit_response_desc = { "kafka_offset_commit_response", sizeof(struct kafka_offset_commit_response), 2, false, kafka_offset_commit_response_f };
 
 static const struct kafka_field kafka_offset_fetch_request_topic_f[] = {
 	{ "name", offsetof(struct kafka_offset_fetch_request_topic, name), KAFKA_T_STRING, 0, 0, 7, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "partition_indexes", offsetof(struct kafka_offset_fetch_request_topic, partition_indexes), KAFKA_T_INT32, 1, 0, 7, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_offset_fetch_request_topic_desc = { "kafka_offset_fetch_request_topic", sizeof(struct kafka_offset_fetch_request_topic), 2, kafka_offset_fetch_request_topic_f };
+const struct kafka_struct kafka_offset_fetch_request_topic_desc = { "kafka_offset_fetch_request_topic", sizeof(struct kafka_offset_fetch_request_topic), 2, false, kafka_offset_fetch_request_topic_f };
 
 static const struct kafka_field kafka_offset_fetch_request_topics_f[] = {
 	{ "name", offsetof(struct kafka_offset_fetch_request_topics, name), KAFKA_T_STRING, 0, 8, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "partition_indexes", offsetof(struct kafka_offset_fetch_request_topics, partition_indexes), KAFKA_T_INT32, 1, 8, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_offset_fetch_request_topics_desc = { "kafka_offset_fetch_request_topics", sizeof(struct kafka_offset_fetch_request_topics), 2, kafka_offset_fetch_request_topics_f };
+const struct kafka_struct kafka_offset_fetch_request_topics_desc = { "kafka_offset_fetch_request_topics", sizeof(struct kafka_offset_fetch_request_topics), 2, false, kafka_offset_fetch_request_topics_f };
 
 static const struct kafka_field kafka_offset_fetch_request_group_f[] = {
 	{ "group_id", offsetof(struct kafka_offset_fetch_request_group, group_id), KAFKA_T_STRING, 0, 8, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -445,7 +445,7 @@ static const struct kafka_field kafka_offset_fetch_request_group_f[] = {
 	{ "member_epoch", offsetof(struct kafka_offset_fetch_request_group, member_epoch), KAFKA_T_INT32, 0, 9, 127, 127, -1, 127, -1, -1, -1, -1LL, NULL },
 	{ "topics", offsetof(struct kafka_offset_fetch_request_group, topics), KAFKA_T_STRUCT, 1, 8, 127, 8, 127, 127, -1, -1, -1, 0LL, &kafka_offset_fetch_request_topics_desc },
 };
-const struct kafka_struct kafka_offset_fetch_request_group_desc = { "kafka_offset_fetch_request_group", sizeof(struct kafka_offset_fetch_request_group), 4, kafka_offset_fetch_request_group_f };
+const struct kafka_struct kafka_offset_fetch_request_group_desc = { "kafka_offset_fetch_request_group", sizeof(struct kafka_offset_fetch_request_group), 4, false, kafka_offset_fetch_request_group_f };
 
 static const struct kafka_field kafka_offset_fetch_request_f[] = {
 	{ "group_id", offsetof(struct kafka_offset_fetch_request, group_id), KAFKA_T_STRING, 0, 0, 7, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -453,7 +453,7 @@ static const struct kafka_field kafka_offset_fetch_request_f[] = {
 	{ "groups", offsetof(struct kafka_offset_fetch_request, groups), KAFKA_T_STRUCT, 1, 8, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_offset_fetch_request_group_desc },
 	{ "require_stable", offsetof(struct kafka_offset_fetch_request, require_stable), KAFKA_T_BOOL, 0, 7, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_offset_fetch_request_desc = { "kafka_offset_fetch_request", sizeof(struct kafka_offset_fetch_request), 4, kafka_offset_fetch_request_f };
+const struct kafka_struct kafka_offset_fetch_request_desc = { "kafka_offset_fetch_request", sizeof(struct kafka_offset_fetch_request), 4, false, kafka_offset_fetch_request_f };
 
 static const struct kafka_field kafka_offset_fetch_response_partition_f[] = {
 	{ "partition_index", offsetof(struct kafka_offset_fetch_response_partition, partition_index), KAFKA_T_INT32, 0, 0, 7, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -462,13 +462,13 @@ static const struct kafka_field kafka_offset_fetch_response_partition_f[] = {
 	{ "metadata", offsetof(struct kafka_offset_fetch_response_partition, metadata), KAFKA_T_STRING, 0, 0, 7, 0, 7, 127, -1, -1, -1, 0LL, NULL },
 	{ "error_code", offsetof(struct kafka_offset_fetch_response_partition, error_code), KAFKA_T_INT16, 0, 0, 7, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_offset_fetch_response_partition_desc = { "kafka_offset_fetch_response_partition", sizeof(struct kafka_offset_fetch_response_partition), 5, kafka_offset_fetch_response_partition_f };
+const struct kafka_struct kafka_offset_fetch_response_partition_desc = { "kafka_offset_fetch_response_partition", sizeof(struct kafka_offset_fetch_response_partition), 5, false, kafka_offset_fetch_response_partition_f };
 
 static const struct kafka_field kafka_offset_fetch_response_topic_f[] = {
 	{ "name", offsetof(struct kafka_offset_fetch_response_topic, name), KAFKA_T_STRING, 0, 0, 7, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "partitions", offsetof(struct kafka_offset_fetch_response_topic, partitions), KAFKA_T_STRUCT, 1, 0, 7, 127, -1, 127, -1, -1, -1, 0LL, &kafka_offset_fetch_response_partition_desc },
 };
-const struct kafka_struct kafka_offset_fetch_response_topic_desc = { "kafka_offset_fetch_response_topic", sizeof(struct kafka_offset_fetch_response_topic), 2, kafka_offset_fetch_response_topic_f };
+const struct kafka_struct kafka_offset_fetch_response_topic_desc = { "kafka_offset_fetch_response_topic", sizeof(struct kafka_offset_fetch_response_topic), 2, false, kafka_offset_fetch_response_topic_f };
 
 static const struct kafka_field kafka_offset_fetch_response_partitions_f[] = {
 	{ "partition_index", offsetof(struct kafka_offset_fetch_response_partitions, partition_index), KAFKA_T_INT32, 0, 8, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -477,20 +477,20 @@ static const struct kafka_field kafka_offset_fetch_response_partitions_f[] = {
 	{ "metadata", offsetof(struct kafka_offset_fetch_response_partitions, metadata), KAFKA_T_STRING, 0, 8, 127, 8, 127, 127, -1, -1, -1, 0LL, NULL },
 	{ "error_code", offsetof(struct kafka_offset_fetch_response_partitions, error_code), KAFKA_T_INT16, 0, 8, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_offset_fetch_response_partitions_desc = { "kafka_offset_fetch_response_partitions", sizeof(struct kafka_offset_fetch_response_partitions), 5, kafka_offset_fetch_response_partitions_f };
+const struct kafka_struct kafka_offset_fetch_response_partitions_desc = { "kafka_offset_fetch_response_partitions", sizeof(struct kafka_offset_fetch_response_partitions), 5, false, kafka_offset_fetch_response_partitions_f };
 
 static const struct kafka_field kafka_offset_fetch_response_topics_f[] = {
 	{ "name", offsetof(struct kafka_offset_fetch_response_topics, name), KAFKA_T_STRING, 0, 8, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "partitions", offsetof(struct kafka_offset_fetch_response_topics, partitions), KAFKA_T_STRUCT, 1, 8, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_offset_fetch_response_partitions_desc },
 };
-const struct kafka_struct kafka_offset_fetch_response_topics_desc = { "kafka_offset_fetch_response_topics", sizeof(struct kafka_offset_fetch_response_topics), 2, kafka_offset_fetch_response_topics_f };
+const struct kafka_struct kafka_offset_fetch_response_topics_desc = { "kafka_offset_fetch_response_topics", sizeof(struct kafka_offset_fetch_response_topics), 2, false, kafka_offset_fetch_response_topics_f };
 
 static const struct kafka_field kafka_offset_fetch_response_group_f[] = {
 	{ "group_id", offsetof(struct kafka_offset_fetch_response_group, group_id), KAFKA_T_STRING, 0, 8, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "topics", offsetof(struct kafka_offset_fetch_response_group, topics), KAFKA_T_STRUCT, 1, 8, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_offset_fetch_response_topics_desc },
 	{ "error_code", offsetof(struct kafka_offset_fetch_response_group, error_code), KAFKA_T_INT16, 0, 8, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_offset_fetch_response_group_desc = { "kafka_offset_fetch_response_group", sizeof(struct kafka_offset_fetch_response_group), 3, kafka_offset_fetch_response_group_f };
+const struct kafka_struct kafka_offset_fetch_response_group_desc = { "kafka_offset_fetch_response_group", sizeof(struct kafka_offset_fetch_response_group), 3, false, kafka_offset_fetch_response_group_f };
 
 static const struct kafka_field kafka_offset_fetch_response_f[] = {
 	{ "throttle_time_ms", offsetof(struct kafka_offset_fetch_response, throttle_time_ms), KAFKA_T_INT32, 0, 3, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -498,14 +498,14 @@ static const struct kafka_field kafka_offset_fetch_response_f[] = {
 	{ "error_code", offsetof(struct kafka_offset_fetch_response, error_code), KAFKA_T_INT16, 0, 2, 7, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "groups", offsetof(struct kafka_offset_fetch_response, groups), KAFKA_T_STRUCT, 1, 8, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_offset_fetch_response_group_desc },
 };
-const struct kafka_struct kafka_offset_fetch_response_desc = { "kafka_offset_fetch_response", sizeof(struct kafka_offset_fetch_response), 4, kafka_offset_fetch_response_f };
+const struct kafka_struct kafka_offset_fetch_response_desc = { "kafka_offset_fetch_response", sizeof(struct kafka_offset_fetch_response), 4, false, kafka_offset_fetch_response_f };
 
 static const struct kafka_field kafka_find_coordinator_request_f[] = {
 	{ "key", offsetof(struct kafka_find_coordinator_request, key), KAFKA_T_STRING, 0, 0, 3, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "key_type", offsetof(struct kafka_find_coordinator_request, key_type), KAFKA_T_INT8, 0, 1, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "coordinator_keys", offsetof(struct kafka_find_coordinator_request, coordinator_keys), KAFKA_T_STRING, 1, 4, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_find_coordinator_request_desc = { "kafka_find_coordinator_request", sizeof(struct kafka_find_coordinator_request), 3, kafka_find_coordinator_request_f };
+const struct kafka_struct kafka_find_coordinator_request_desc = { "kafka_find_coordinator_request", sizeof(struct kafka_find_coordinator_request), 3, false, kafka_find_coordinator_request_f };
 
 static const struct kafka_field kafka_find_coordinator_response_coordinator_f[] = {
 	{ "key", offsetof(struct kafka_find_coordinator_response_coordinator, key), KAFKA_T_STRING, 0, 4, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -515,7 +515,7 @@ static const struct kafka_field kafka_find_coordinator_response_coordinator_f[] 
 	{ "error_code", offsetof(struct kafka_find_coordinator_response_coordinator, error_code), KAFKA_T_INT16, 0, 4, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "error_message", offsetof(struct kafka_find_coordinator_response_coordinator, error_message), KAFKA_T_STRING, 0, 4, 127, 4, 127, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_find_coordinator_response_coordinator_desc = { "kafka_find_coordinator_response_coordinator", sizeof(struct kafka_find_coordinator_response_coordinator), 6, kafka_find_coordinator_response_coordinator_f };
+const struct kafka_struct kafka_find_coordinator_response_coordinator_desc = { "kafka_find_coordinator_response_coordinator", sizeof(struct kafka_find_coordinator_response_coordinator), 6, false, kafka_find_coordinator_response_coordinator_f };
 
 static const struct kafka_field kafka_find_coordinator_response_f[] = {
 	{ "throttle_time_ms", offsetof(struct kafka_find_coordinator_response, throttle_time_ms), KAFKA_T_INT32, 0, 1, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -526,13 +526,13 @@ static const struct kafka_field kafka_find_coordinator_response_f[] = {
 	{ "port", offsetof(struct kafka_find_coordinator_response, port), KAFKA_T_INT32, 0, 0, 3, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "coordinators", offsetof(struct kafka_find_coordinator_response, coordinators), KAFKA_T_STRUCT, 1, 4, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_find_coordinator_response_coordinator_desc },
 };
-const struct kafka_struct kafka_find_coordinator_response_desc = { "kafka_find_coordinator_response", sizeof(struct kafka_find_coordinator_response), 7, kafka_find_coordinator_response_f };
+const struct kafka_struct kafka_find_coordinator_response_desc = { "kafka_find_coordinator_response", sizeof(struct kafka_find_coordinator_response), 7, false, kafka_find_coordinator_response_f };
 
 static const struct kafka_field kafka_join_group_request_protocol_f[] = {
 	{ "name", offsetof(struct kafka_join_group_request_protocol, name), KAFKA_T_STRING, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "metadata", offsetof(struct kafka_join_group_request_protocol, metadata), KAFKA_T_BYTES, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_join_group_request_protocol_desc = { "kafka_join_group_request_protocol", sizeof(struct kafka_join_group_request_protocol), 2, kafka_join_group_request_protocol_f };
+const struct kafka_struct kafka_join_group_request_protocol_desc = { "kafka_join_group_request_protocol", sizeof(struct kafka_join_group_request_protocol), 2, false, kafka_join_group_request_protocol_f };
 
 static const struct kafka_field kafka_join_group_request_f[] = {
 	{ "group_id", offsetof(struct kafka_join_group_request, group_id), KAFKA_T_STRING, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -544,14 +544,14 @@ static const struct kafka_field kafka_join_group_request_f[] = {
 	{ "protocols", offsetof(struct kafka_join_group_request, protocols), KAFKA_T_STRUCT, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_join_group_request_protocol_desc },
 	{ "reason", offsetof(struct kafka_join_group_request, reason), KAFKA_T_STRING, 0, 8, 127, 8, 127, 127, -1, -1, -1, 1LL, NULL },
 };
-const struct kafka_struct kafka_join_group_request_desc = { "kafka_join_group_request", sizeof(struct kafka_join_group_request), 8, kafka_join_group_request_f };
+const struct kafka_struct kafka_join_group_request_desc = { "kafka_join_group_request", sizeof(struct kafka_join_group_request), 8, false, kafka_join_group_request_f };
 
 static const struct kafka_field kafka_join_group_response_member_f[] = {
 	{ "member_id", offsetof(struct kafka_join_group_response_member, member_id), KAFKA_T_STRING, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "group_instance_id", offsetof(struct kafka_join_group_response_member, group_instance_id), KAFKA_T_STRING, 0, 5, 127, 5, 127, 127, -1, -1, -1, 1LL, NULL },
 	{ "metadata", offsetof(struct kafka_join_group_response_member, metadata), KAFKA_T_BYTES, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_join_group_response_member_desc = { "kafka_join_group_response_member", sizeof(struct kafka_join_group_response_member), 3, kafka_join_group_response_member_f };
+const struct kafka_struct kafka_join_group_response_member_desc = { "kafka_join_group_response_member", sizeof(struct kafka_join_group_response_member), 3, false, kafka_join_group_response_member_f };
 
 static const struct kafka_field kafka_join_group_response_f[] = {
 	{ "throttle_time_ms", offsetof(struct kafka_join_group_response, throttle_time_ms), KAFKA_T_INT32, 0, 2, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -564,7 +564,7 @@ static const struct kafka_field kafka_join_group_response_f[] = {
 	{ "member_id", offsetof(struct kafka_join_group_response, member_id), KAFKA_T_STRING, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "members", offsetof(struct kafka_join_group_response, members), KAFKA_T_STRUCT, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_join_group_response_member_desc },
 };
-const struct kafka_struct kafka_join_group_response_desc = { "kafka_join_group_response", sizeof(struct kafka_join_group_response), 9, kafka_join_group_response_f };
+const struct kafka_struct kafka_join_group_response_desc = { "kafka_join_group_response", sizeof(struct kafka_join_group_response), 9, false, kafka_join_group_response_f };
 
 static const struct kafka_field kafka_heartbeat_request_f[] = {
 	{ "group_id", offsetof(struct kafka_heartbeat_request, group_id), KAFKA_T_STRING, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -572,47 +572,47 @@ static const struct kafka_field kafka_heartbeat_request_f[] = {
 	{ "member_id", offsetof(struct kafka_heartbeat_request, member_id), KAFKA_T_STRING, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "group_instance_id", offsetof(struct kafka_heartbeat_request, group_instance_id), KAFKA_T_STRING, 0, 3, 127, 3, 127, 127, -1, -1, -1, 1LL, NULL },
 };
-const struct kafka_struct kafka_heartbeat_request_desc = { "kafka_heartbeat_request", sizeof(struct kafka_heartbeat_request), 4, kafka_heartbeat_request_f };
+const struct kafka_struct kafka_heartbeat_request_desc = { "kafka_heartbeat_request", sizeof(struct kafka_heartbeat_request), 4, false, kafka_heartbeat_request_f };
 
 static const struct kafka_field kafka_heartbeat_response_f[] = {
 	{ "throttle_time_ms", offsetof(struct kafka_heartbeat_response, throttle_time_ms), KAFKA_T_INT32, 0, 1, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "error_code", offsetof(struct kafka_heartbeat_response, error_code), KAFKA_T_INT16, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_heartbeat_response_desc = { "kafka_heartbeat_response", sizeof(struct kafka_heartbeat_response), 2, kafka_heartbeat_response_f };
+const struct kafka_struct kafka_heartbeat_response_desc = { "kafka_heartbeat_response", sizeof(struct kafka_heartbeat_response), 2, false, kafka_heartbeat_response_f };
 
 static const struct kafka_field kafka_leave_group_request_member_identity_f[] = {
 	{ "member_id", offsetof(struct kafka_leave_group_request_member_identity, member_id), KAFKA_T_STRING, 0, 3, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "group_instance_id", offsetof(struct kafka_leave_group_request_member_identity, group_instance_id), KAFKA_T_STRING, 0, 3, 127, 3, 127, 127, -1, -1, -1, 1LL, NULL },
 	{ "reason", offsetof(struct kafka_leave_group_request_member_identity, reason), KAFKA_T_STRING, 0, 5, 127, 5, 127, 127, -1, -1, -1, 1LL, NULL },
 };
-const struct kafka_struct kafka_leave_group_request_member_identity_desc = { "kafka_leave_group_request_member_identity", sizeof(struct kafka_leave_group_request_member_identity), 3, kafka_leave_group_request_member_identity_f };
+const struct kafka_struct kafka_leave_group_request_member_identity_desc = { "kafka_leave_group_request_member_identity", sizeof(struct kafka_leave_group_request_member_identity), 3, false, kafka_leave_group_request_member_identity_f };
 
 static const struct kafka_field kafka_leave_group_request_f[] = {
 	{ "group_id", offsetof(struct kafka_leave_group_request, group_id), KAFKA_T_STRING, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "member_id", offsetof(struct kafka_leave_group_request, member_id), KAFKA_T_STRING, 0, 0, 2, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "members", offsetof(struct kafka_leave_group_request, members), KAFKA_T_STRUCT, 1, 3, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_leave_group_request_member_identity_desc },
 };
-const struct kafka_struct kafka_leave_group_request_desc = { "kafka_leave_group_request", sizeof(struct kafka_leave_group_request), 3, kafka_leave_group_request_f };
+const struct kafka_struct kafka_leave_group_request_desc = { "kafka_leave_group_request", sizeof(struct kafka_leave_group_request), 3, false, kafka_leave_group_request_f };
 
 static const struct kafka_field kafka_leave_group_response_member_response_f[] = {
 	{ "member_id", offsetof(struct kafka_leave_group_response_member_response, member_id), KAFKA_T_STRING, 0, 3, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "group_instance_id", offsetof(struct kafka_leave_group_response_member_response, group_instance_id), KAFKA_T_STRING, 0, 3, 127, 3, 127, 127, -1, -1, -1, 0LL, NULL },
 	{ "error_code", offsetof(struct kafka_leave_group_response_member_response, error_code), KAFKA_T_INT16, 0, 3, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_leave_group_response_member_response_desc = { "kafka_leave_group_response_member_response", sizeof(struct kafka_leave_group_response_member_response), 3, kafka_leave_group_response_member_response_f };
+const struct kafka_struct kafka_leave_group_response_member_response_desc = { "kafka_leave_group_response_member_response", sizeof(struct kafka_leave_group_response_member_response), 3, false, kafka_leave_group_response_member_response_f };
 
 static const struct kafka_field kafka_leave_group_response_f[] = {
 	{ "throttle_time_ms", offsetof(struct kafka_leave_group_response, throttle_time_ms), KAFKA_T_INT32, 0, 1, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "error_code", offsetof(struct kafka_leave_group_response, error_code), KAFKA_T_INT16, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "members", offsetof(struct kafka_leave_group_response, members), KAFKA_T_STRUCT, 1, 3, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_leave_group_response_member_response_desc },
 };
-const struct kafka_struct kafka_leave_group_response_desc = { "kafka_leave_group_response", sizeof(struct kafka_leave_group_response), 3, kafka_leave_group_response_f };
+const struct kafka_struct kafka_leave_group_response_desc = { "kafka_leave_group_response", sizeof(struct kafka_leave_group_response), 3, false, kafka_leave_group_response_f };
 
 static const struct kafka_field kafka_sync_group_request_assignment_f[] = {
 	{ "member_id", offsetof(struct kafka_sync_group_request_assignment, member_id), KAFKA_T_STRING, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "assignment", offsetof(struct kafka_sync_group_request_assignment, assignment), KAFKA_T_BYTES, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_sync_group_request_assignment_desc = { "kafka_sync_group_request_assignment", sizeof(struct kafka_sync_group_request_assignment), 2, kafka_sync_group_request_assignment_f };
+const struct kafka_struct kafka_sync_group_request_assignment_desc = { "kafka_sync_group_request_assignment", sizeof(struct kafka_sync_group_request_assignment), 2, false, kafka_sync_group_request_assignment_f };
 
 static const struct kafka_field kafka_sync_group_request_f[] = {
 	{ "group_id", offsetof(struct kafka_sync_group_request, group_id), KAFKA_T_STRING, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -623,7 +623,7 @@ static const struct kafka_field kafka_sync_group_request_f[] = {
 	{ "protocol_name", offsetof(struct kafka_sync_group_request, protocol_name), KAFKA_T_STRING, 0, 5, 127, 5, 127, 127, -1, -1, -1, 1LL, NULL },
 	{ "assignments", offsetof(struct kafka_sync_group_request, assignments), KAFKA_T_STRUCT, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_sync_group_request_assignment_desc },
 };
-const struct kafka_struct kafka_sync_group_request_desc = { "kafka_sync_group_request", sizeof(struct kafka_sync_group_request), 7, kafka_sync_group_request_f };
+const struct kafka_struct kafka_sync_group_request_desc = { "kafka_sync_group_request", sizeof(struct kafka_sync_group_request), 7, false, kafka_sync_group_request_f };
 
 static const struct kafka_field kafka_sync_group_response_f[] = {
 	{ "throttle_time_ms", offsetof(struct kafka_sync_group_response, throttle_time_ms), KAFKA_T_INT32, 0, 1, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -632,13 +632,13 @@ static const struct kafka_field kafka_sync_group_response_f[] = {
 	{ "protocol_name", offsetof(struct kafka_sync_group_response, protocol_name), KAFKA_T_STRING, 0, 5, 127, 5, 127, 127, -1, -1, -1, 1LL, NULL },
 	{ "assignment", offsetof(struct kafka_sync_group_response, assignment), KAFKA_T_BYTES, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_sync_group_response_desc = { "kafka_sync_group_response", sizeof(struct kafka_sync_group_response), 5, kafka_sync_group_response_f };
+const struct kafka_struct kafka_sync_group_response_desc = { "kafka_sync_group_response", sizeof(struct kafka_sync_group_response), 5, false, kafka_sync_group_response_f };
 
 static const struct kafka_field kafka_describe_groups_request_f[] = {
 	{ "groups", offsetof(struct kafka_describe_groups_request, groups), KAFKA_T_STRING, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "include_authorized_operations", offsetof(struct kafka_describe_groups_request, include_authorized_operations), KAFKA_T_BOOL, 0, 3, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_describe_groups_request_desc = { "kafka_describe_groups_request", sizeof(struct kafka_describe_groups_request), 2, kafka_describe_groups_request_f };
+const struct kafka_struct kafka_describe_groups_request_desc = { "kafka_describe_groups_request", sizeof(struct kafka_describe_groups_request), 2, false, kafka_describe_groups_request_f };
 
 static const struct kafka_field kafka_describe_groups_response_described_group_member_f[] = {
 	{ "member_id", offsetof(struct kafka_describe_groups_response_described_group_member, member_id), KAFKA_T_STRING, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -648,7 +648,7 @@ static const struct kafka_field kafka_describe_groups_response_described_group_m
 	{ "member_metadata", offsetof(struct kafka_describe_groups_response_described_group_member, member_metadata), KAFKA_T_BYTES, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "member_assignment", offsetof(struct kafka_describe_groups_response_described_group_member, member_assignment), KAFKA_T_BYTES, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_describe_groups_response_described_group_member_desc = { "kafka_describe_groups_response_described_group_member", sizeof(struct kafka_describe_groups_response_described_group_member), 6, kafka_describe_groups_response_described_group_member_f };
+const struct kafka_struct kafka_describe_groups_response_described_group_member_desc = { "kafka_describe_groups_response_described_group_member", sizeof(struct kafka_describe_groups_response_described_group_member), 6, false, kafka_describe_groups_response_described_group_member_f };
 
 static const struct kafka_field kafka_describe_groups_response_described_group_f[] = {
 	{ "error_code", offsetof(struct kafka_describe_groups_response_described_group, error_code), KAFKA_T_INT16, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -659,19 +659,19 @@ static const struct kafka_field kafka_describe_groups_response_described_group_f
 	{ "members", offsetof(struct kafka_describe_groups_response_described_group, members), KAFKA_T_STRUCT, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_describe_groups_response_described_group_member_desc },
 	{ "authorized_operations", offsetof(struct kafka_describe_groups_response_described_group, authorized_operations), KAFKA_T_INT32, 0, 3, 127, 127, -1, 127, -1, -1, -1, -2147483648LL, NULL },
 };
-const struct kafka_struct kafka_describe_groups_response_described_group_desc = { "kafka_describe_groups_response_described_group", sizeof(struct kafka_describe_groups_response_described_group), 7, kafka_describe_groups_response_described_group_f };
+const struct kafka_struct kafka_describe_groups_response_described_group_desc = { "kafka_describe_groups_response_described_group", sizeof(struct kafka_describe_groups_response_described_group), 7, false, kafka_describe_groups_response_described_group_f };
 
 static const struct kafka_field kafka_describe_groups_response_f[] = {
 	{ "throttle_time_ms", offsetof(struct kafka_describe_groups_response, throttle_time_ms), KAFKA_T_INT32, 0, 1, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "groups", offsetof(struct kafka_describe_groups_response, groups), KAFKA_T_STRUCT, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_describe_groups_response_described_group_desc },
 };
-const struct kafka_struct kafka_describe_groups_response_desc = { "kafka_describe_groups_response", sizeof(struct kafka_describe_groups_response), 2, kafka_describe_groups_response_f };
+const struct kafka_struct kafka_describe_groups_response_desc = { "kafka_describe_groups_response", sizeof(struct kafka_describe_groups_response), 2, false, kafka_describe_groups_response_f };
 
 static const struct kafka_field kafka_list_groups_request_f[] = {
 	{ "states_filter", offsetof(struct kafka_list_groups_request, states_filter), KAFKA_T_STRING, 1, 4, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "types_filter", offsetof(struct kafka_list_groups_request, types_filter), KAFKA_T_STRING, 1, 5, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_list_groups_request_desc = { "kafka_list_groups_request", sizeof(struct kafka_list_groups_request), 2, kafka_list_groups_request_f };
+const struct kafka_struct kafka_list_groups_request_desc = { "kafka_list_groups_request", sizeof(struct kafka_list_groups_request), 2, false, kafka_list_groups_request_f };
 
 static const struct kafka_field kafka_list_groups_response_listed_group_f[] = {
 	{ "group_id", offsetof(struct kafka_list_groups_response_listed_group, group_id), KAFKA_T_STRING, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -679,52 +679,52 @@ static const struct kafka_field kafka_list_groups_response_listed_group_f[] = {
 	{ "group_state", offsetof(struct kafka_list_groups_response_listed_group, group_state), KAFKA_T_STRING, 0, 4, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "group_type", offsetof(struct kafka_list_groups_response_listed_group, group_type), KAFKA_T_STRING, 0, 5, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_list_groups_response_listed_group_desc = { "kafka_list_groups_response_listed_group", sizeof(struct kafka_list_groups_response_listed_group), 4, kafka_list_groups_response_listed_group_f };
+const struct kafka_struct kafka_list_groups_response_listed_group_desc = { "kafka_list_groups_response_listed_group", sizeof(struct kafka_list_groups_response_listed_group), 4, false, kafka_list_groups_response_listed_group_f };
 
 static const struct kafka_field kafka_list_groups_response_f[] = {
 	{ "throttle_time_ms", offsetof(struct kafka_list_groups_response, throttle_time_ms), KAFKA_T_INT32, 0, 1, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "error_code", offsetof(struct kafka_list_groups_response, error_code), KAFKA_T_INT16, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "groups", offsetof(struct kafka_list_groups_response, groups), KAFKA_T_STRUCT, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_list_groups_response_listed_group_desc },
 };
-const struct kafka_struct kafka_list_groups_response_desc = { "kafka_list_groups_response", sizeof(struct kafka_list_groups_response), 3, kafka_list_groups_response_f };
+const struct kafka_struct kafka_list_groups_response_desc = { "kafka_list_groups_response", sizeof(struct kafka_list_groups_response), 3, false, kafka_list_groups_response_f };
 
 static const struct kafka_field kafka_sasl_handshake_request_f[] = {
 	{ "mechanism", offsetof(struct kafka_sasl_handshake_request, mechanism), KAFKA_T_STRING, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_sasl_handshake_request_desc = { "kafka_sasl_handshake_request", sizeof(struct kafka_sasl_handshake_request), 1, kafka_sasl_handshake_request_f };
+const struct kafka_struct kafka_sasl_handshake_request_desc = { "kafka_sasl_handshake_request", sizeof(struct kafka_sasl_handshake_request), 1, false, kafka_sasl_handshake_request_f };
 
 static const struct kafka_field kafka_sasl_handshake_response_f[] = {
 	{ "error_code", offsetof(struct kafka_sasl_handshake_response, error_code), KAFKA_T_INT16, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "mechanisms", offsetof(struct kafka_sasl_handshake_response, mechanisms), KAFKA_T_STRING, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_sasl_handshake_response_desc = { "kafka_sasl_handshake_response", sizeof(struct kafka_sasl_handshake_response), 2, kafka_sasl_handshake_response_f };
+const struct kafka_struct kafka_sasl_handshake_response_desc = { "kafka_sasl_handshake_response", sizeof(struct kafka_sasl_handshake_response), 2, false, kafka_sasl_handshake_response_f };
 
 static const struct kafka_field kafka_api_versions_request_f[] = {
 	{ "client_software_name", offsetof(struct kafka_api_versions_request, client_software_name), KAFKA_T_STRING, 0, 3, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "client_software_version", offsetof(struct kafka_api_versions_request, client_software_version), KAFKA_T_STRING, 0, 3, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_api_versions_request_desc = { "kafka_api_versions_request", sizeof(struct kafka_api_versions_request), 2, kafka_api_versions_request_f };
+const struct kafka_struct kafka_api_versions_request_desc = { "kafka_api_versions_request", sizeof(struct kafka_api_versions_request), 2, false, kafka_api_versions_request_f };
 
 static const struct kafka_field kafka_api_versions_response_api_version_f[] = {
 	{ "api_key", offsetof(struct kafka_api_versions_response_api_version, api_key), KAFKA_T_INT16, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "min_version", offsetof(struct kafka_api_versions_response_api_version, min_version), KAFKA_T_INT16, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "max_version", offsetof(struct kafka_api_versions_response_api_version, max_version), KAFKA_T_INT16, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_api_versions_response_api_version_desc = { "kafka_api_versions_response_api_version", sizeof(struct kafka_api_versions_response_api_version), 3, kafka_api_versions_response_api_version_f };
+const struct kafka_struct kafka_api_versions_response_api_version_desc = { "kafka_api_versions_response_api_version", sizeof(struct kafka_api_versions_response_api_version), 3, false, kafka_api_versions_response_api_version_f };
 
 static const struct kafka_field kafka_api_versions_response_supported_feature_key_f[] = {
 	{ "name", offsetof(struct kafka_api_versions_response_supported_feature_key, name), KAFKA_T_STRING, 0, 3, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "min_version", offsetof(struct kafka_api_versions_response_supported_feature_key, min_version), KAFKA_T_INT16, 0, 3, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "max_version", offsetof(struct kafka_api_versions_response_supported_feature_key, max_version), KAFKA_T_INT16, 0, 3, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_api_versions_response_supported_feature_key_desc = { "kafka_api_versions_response_supported_feature_key", sizeof(struct kafka_api_versions_response_supported_feature_key), 3, kafka_api_versions_response_supported_feature_key_f };
+const struct kafka_struct kafka_api_versions_response_supported_feature_key_desc = { "kafka_api_versions_response_supported_feature_key", sizeof(struct kafka_api_versions_response_supported_feature_key), 3, false, kafka_api_versions_response_supported_feature_key_f };
 
 static const struct kafka_field kafka_api_versions_response_finalized_feature_key_f[] = {
 	{ "name", offsetof(struct kafka_api_versions_response_finalized_feature_key, name), KAFKA_T_STRING, 0, 3, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "max_version_level", offsetof(struct kafka_api_versions_response_finalized_feature_key, max_version_level), KAFKA_T_INT16, 0, 3, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "min_version_level", offsetof(struct kafka_api_versions_response_finalized_feature_key, min_version_level), KAFKA_T_INT16, 0, 3, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_api_versions_response_finalized_feature_key_desc = { "kafka_api_versions_response_finalized_feature_key", sizeof(struct kafka_api_versions_response_finalized_feature_key), 3, kafka_api_versions_response_finalized_feature_key_f };
+const struct kafka_struct kafka_api_versions_response_finalized_feature_key_desc = { "kafka_api_versions_response_finalized_feature_key", sizeof(struct kafka_api_versions_response_finalized_feature_key), 3, false, kafka_api_versions_response_finalized_feature_key_f };
 
 static const struct kafka_field kafka_api_versions_response_f[] = {
 	{ "error_code", offsetof(struct kafka_api_versions_response, error_code), KAFKA_T_INT16, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -735,19 +735,19 @@ static const struct kafka_field kafka_api_versions_response_f[] = {
 	{ "finalized_features", offsetof(struct kafka_api_versions_response, finalized_features), KAFKA_T_STRUCT, 1, 3, 127, 127, -1, 3, 127, -1, 2, 0LL, &kafka_api_versions_response_finalized_feature_key_desc },
 	{ "zk_migration_ready", offsetof(struct kafka_api_versions_response, zk_migration_ready), KAFKA_T_BOOL, 0, 3, 127, 127, -1, 3, 127, -1, 3, 0LL, NULL },
 };
-const struct kafka_struct kafka_api_versions_response_desc = { "kafka_api_versions_response", sizeof(struct kafka_api_versions_response), 7, kafka_api_versions_response_f };
+const struct kafka_struct kafka_api_versions_response_desc = { "kafka_api_versions_response", sizeof(struct kafka_api_versions_response), 7, true, kafka_api_versions_response_f };
 
 static const struct kafka_field kafka_create_topics_request_creatable_replica_assignment_f[] = {
 	{ "partition_index", offsetof(struct kafka_create_topics_request_creatable_replica_assignment, partition_index), KAFKA_T_INT32, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "broker_ids", offsetof(struct kafka_create_topics_request_creatable_replica_assignment, broker_ids), KAFKA_T_INT32, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_create_topics_request_creatable_replica_assignment_desc = { "kafka_create_topics_request_creatable_replica_assignment", sizeof(struct kafka_create_topics_request_creatable_replica_assignment), 2, kafka_create_topics_request_creatable_replica_assignment_f };
+const struct kafka_struct kafka_create_topics_request_creatable_replica_assignment_desc = { "kafka_create_topics_request_creatable_replica_assignment", sizeof(struct kafka_create_topics_request_creatable_replica_assignment), 2, false, kafka_create_topics_request_creatable_replica_assignment_f };
 
 static const struct kafka_field kafka_create_topics_request_createable_topic_config_f[] = {
 	{ "name", offsetof(struct kafka_create_topics_request_createable_topic_config, name), KAFKA_T_STRING, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "value", offsetof(struct kafka_create_topics_request_createable_topic_config, value), KAFKA_T_STRING, 0, 0, 127, 0, 127, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_create_topics_request_createable_topic_config_desc = { "kafka_create_topics_request_createable_topic_config", sizeof(struct kafka_create_topics_request_createable_topic_config), 2, kafka_create_topics_request_createable_topic_config_f };
+const struct kafka_struct kafka_create_topics_request_createable_topic_config_desc = { "kafka_create_topics_request_createable_topic_config", sizeof(struct kafka_create_topics_request_createable_topic_config), 2, false, kafka_create_topics_request_createable_topic_config_f };
 
 static const struct kafka_field kafka_create_topics_request_creatable_topic_f[] = {
 	{ "name", offsetof(struct kafka_create_topics_request_creatable_topic, name), KAFKA_T_STRING, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -756,14 +756,14 @@ static const struct kafka_field kafka_create_topics_request_creatable_topic_f[] 
 	{ "assignments", offsetof(struct kafka_create_topics_request_creatable_topic, assignments), KAFKA_T_STRUCT, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_create_topics_request_creatable_replica_assignment_desc },
 	{ "configs", offsetof(struct kafka_create_topics_request_creatable_topic, configs), KAFKA_T_STRUCT, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_create_topics_request_createable_topic_config_desc },
 };
-const struct kafka_struct kafka_create_topics_request_creatable_topic_desc = { "kafka_create_topics_request_creatable_topic", sizeof(struct kafka_create_topics_request_creatable_topic), 5, kafka_create_topics_request_creatable_topic_f };
+const struct kafka_struct kafka_create_topics_request_creatable_topic_desc = { "kafka_create_topics_request_creatable_topic", sizeof(struct kafka_create_topics_request_creatable_topic), 5, false, kafka_create_topics_request_creatable_topic_f };
 
 static const struct kafka_field kafka_create_topics_request_f[] = {
 	{ "topics", offsetof(struct kafka_create_topics_request, topics), KAFKA_T_STRUCT, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_create_topics_request_creatable_topic_desc },
 	{ "timeout_ms", offsetof(struct kafka_create_topics_request, timeout_ms), KAFKA_T_INT32, 0, 0, 127, 127, -1, 127, -1, -1, -1, 60000LL, NULL },
 	{ "validate_only", offsetof(struct kafka_create_topics_request, validate_only), KAFKA_T_BOOL, 0, 1, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_create_topics_request_desc = { "kafka_create_topics_request", sizeof(struct kafka_create_topics_request), 3, kafka_create_topics_request_f };
+const struct kafka_struct kafka_create_topics_request_desc = { "kafka_create_topics_request", sizeof(struct kafka_create_topics_request), 3, false, kafka_create_topics_request_f };
 
 static const struct kafka_field kafka_create_topics_response_creatable_topic_configs_f[] = {
 	{ "name", offsetof(struct kafka_create_topics_response_creatable_topic_configs, name), KAFKA_T_STRING, 0, 5, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -772,7 +772,7 @@ static const struct kafka_field kafka_create_topics_response_creatable_topic_con
 	{ "config_source", offsetof(struct kafka_create_topics_response_creatable_topic_configs, config_source), KAFKA_T_INT8, 0, 5, 127, 127, -1, 127, -1, -1, -1, -1LL, NULL },
 	{ "is_sensitive", offsetof(struct kafka_create_topics_response_creatable_topic_configs, is_sensitive), KAFKA_T_BOOL, 0, 5, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_create_topics_response_creatable_topic_configs_desc = { "kafka_create_topics_response_creatable_topic_configs", sizeof(struct kafka_create_topics_response_creatable_topic_configs), 5, kafka_create_topics_response_creatable_topic_configs_f };
+const struct kafka_struct kafka_create_topics_response_creatable_topic_configs_desc = { "kafka_create_topics_response_creatable_topic_configs", sizeof(struct kafka_create_topics_response_creatable_topic_configs), 5, false, kafka_create_topics_response_creatable_topic_configs_f };
 
 static const struct kafka_field kafka_create_topics_response_creatable_topic_result_f[] = {
 	{ "name", offsetof(struct kafka_create_topics_response_creatable_topic_result, name), KAFKA_T_STRING, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -784,26 +784,26 @@ static const struct kafka_field kafka_create_topics_response_creatable_topic_res
 	{ "replication_factor", offsetof(struct kafka_create_topics_response_creatable_topic_result, replication_factor), KAFKA_T_INT16, 0, 5, 127, 127, -1, 127, -1, -1, -1, -1LL, NULL },
 	{ "configs", offsetof(struct kafka_create_topics_response_creatable_topic_result, configs), KAFKA_T_STRUCT, 1, 5, 127, 5, 127, 127, -1, -1, -1, 0LL, &kafka_create_topics_response_creatable_topic_configs_desc },
 };
-const struct kafka_struct kafka_create_topics_response_creatable_topic_result_desc = { "kafka_create_topics_response_creatable_topic_result", sizeof(struct kafka_create_topics_response_creatable_topic_result), 8, kafka_create_topics_response_creatable_topic_result_f };
+const struct kafka_struct kafka_create_topics_response_creatable_topic_result_desc = { "kafka_create_topics_response_creatable_topic_result", sizeof(struct kafka_create_topics_response_creatable_topic_result), 8, true, kafka_create_topics_response_creatable_topic_result_f };
 
 static const struct kafka_field kafka_create_topics_response_f[] = {
 	{ "throttle_time_ms", offsetof(struct kafka_create_topics_response, throttle_time_ms), KAFKA_T_INT32, 0, 2, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "topics", offsetof(struct kafka_create_topics_response, topics), KAFKA_T_STRUCT, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_create_topics_response_creatable_topic_result_desc },
 };
-const struct kafka_struct kafka_create_topics_response_desc = { "kafka_create_topics_response", sizeof(struct kafka_create_topics_response), 2, kafka_create_topics_response_f };
+const struct kafka_struct kafka_create_topics_response_desc = { "kafka_create_topics_response", sizeof(struct kafka_create_topics_response), 2, false, kafka_create_topics_response_f };
 
 static const struct kafka_field kafka_delete_topics_request_delete_topic_state_f[] = {
 	{ "name", offsetof(struct kafka_delete_topics_request_delete_topic_state, name), KAFKA_T_STRING, 0, 6, 127, 6, 127, 127, -1, -1, -1, 1LL, NULL },
 	{ "topic_id", offsetof(struct kafka_delete_topics_request_delete_topic_state, topic_id), KAFKA_T_UUID, 0, 6, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_delete_topics_request_delete_topic_state_desc = { "kafka_delete_topics_request_delete_topic_state", sizeof(struct kafka_delete_topics_request_delete_topic_state), 2, kafka_delete_topics_request_delete_topic_state_f };
+const struct kafka_struct kafka_delete_topics_request_delete_topic_state_desc = { "kafka_delete_topics_request_delete_topic_state", sizeof(struct kafka_delete_topics_request_delete_topic_state), 2, false, kafka_delete_topics_request_delete_topic_state_f };
 
 static const struct kafka_field kafka_delete_topics_request_f[] = {
 	{ "topics", offsetof(struct kafka_delete_topics_request, topics), KAFKA_T_STRUCT, 1, 6, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_delete_topics_request_delete_topic_state_desc },
 	{ "topic_names", offsetof(struct kafka_delete_topics_request, topic_names), KAFKA_T_STRING, 1, 0, 5, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "timeout_ms", offsetof(struct kafka_delete_topics_request, timeout_ms), KAFKA_T_INT32, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_delete_topics_request_desc = { "kafka_delete_topics_request", sizeof(struct kafka_delete_topics_request), 3, kafka_delete_topics_request_f };
+const struct kafka_struct kafka_delete_topics_request_desc = { "kafka_delete_topics_request", sizeof(struct kafka_delete_topics_request), 3, false, kafka_delete_topics_request_f };
 
 static const struct kafka_field kafka_delete_topics_response_deletable_topic_result_f[] = {
 	{ "name", offsetof(struct kafka_delete_topics_response_deletable_topic_result, name), KAFKA_T_STRING, 0, 0, 127, 6, 127, 127, -1, -1, -1, 0LL, NULL },
@@ -811,13 +811,13 @@ static const struct kafka_field kafka_delete_topics_response_deletable_topic_res
 	{ "error_code", offsetof(struct kafka_delete_topics_response_deletable_topic_result, error_code), KAFKA_T_INT16, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "error_message", offsetof(struct kafka_delete_topics_response_deletable_topic_result, error_message), KAFKA_T_STRING, 0, 5, 127, 5, 127, 127, -1, -1, -1, 1LL, NULL },
 };
-const struct kafka_struct kafka_delete_topics_response_deletable_topic_result_desc = { "kafka_delete_topics_response_deletable_topic_result", sizeof(struct kafka_delete_topics_response_deletable_topic_result), 4, kafka_delete_topics_response_deletable_topic_result_f };
+const struct kafka_struct kafka_delete_topics_response_deletable_topic_result_desc = { "kafka_delete_topics_response_deletable_topic_result", sizeof(struct kafka_delete_topics_response_deletable_topic_result), 4, false, kafka_delete_topics_response_deletable_topic_result_f };
 
 static const struct kafka_field kafka_delete_topics_response_f[] = {
 	{ "throttle_time_ms", offsetof(struct kafka_delete_topics_response, throttle_time_ms), KAFKA_T_INT32, 0, 1, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "responses", offsetof(struct kafka_delete_topics_response, responses), KAFKA_T_STRUCT, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_delete_topics_response_deletable_topic_result_desc },
 };
-const struct kafka_struct kafka_delete_topics_response_desc = { "kafka_delete_topics_response", sizeof(struct kafka_delete_topics_response), 2, kafka_delete_topics_response_f };
+const struct kafka_struct kafka_delete_topics_response_desc = { "kafka_delete_topics_response", sizeof(struct kafka_delete_topics_response), 2, false, kafka_delete_topics_response_f };
 
 static const struct kafka_field kafka_init_producer_id_request_f[] = {
 	{ "transactional_id", offsetof(struct kafka_init_producer_id_request, transactional_id), KAFKA_T_STRING, 0, 0, 127, 0, 127, 127, -1, -1, -1, 0LL, NULL },
@@ -825,7 +825,7 @@ static const struct kafka_field kafka_init_producer_id_request_f[] = {
 	{ "producer_id", offsetof(struct kafka_init_producer_id_request, producer_id), KAFKA_T_INT64, 0, 3, 127, 127, -1, 127, -1, -1, -1, -1LL, NULL },
 	{ "producer_epoch", offsetof(struct kafka_init_producer_id_request, producer_epoch), KAFKA_T_INT16, 0, 3, 127, 127, -1, 127, -1, -1, -1, -1LL, NULL },
 };
-const struct kafka_struct kafka_init_producer_id_request_desc = { "kafka_init_producer_id_request", sizeof(struct kafka_init_producer_id_request), 4, kafka_init_producer_id_request_f };
+const struct kafka_struct kafka_init_producer_id_request_desc = { "kafka_init_producer_id_request", sizeof(struct kafka_init_producer_id_request), 4, false, kafka_init_producer_id_request_f };
 
 static const struct kafka_field kafka_init_producer_id_response_f[] = {
 	{ "throttle_time_ms", offsetof(struct kafka_init_producer_id_response, throttle_time_ms), KAFKA_T_INT32, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -833,26 +833,26 @@ static const struct kafka_field kafka_init_producer_id_response_f[] = {
 	{ "producer_id", offsetof(struct kafka_init_producer_id_response, producer_id), KAFKA_T_INT64, 0, 0, 127, 127, -1, 127, -1, -1, -1, -1LL, NULL },
 	{ "producer_epoch", offsetof(struct kafka_init_producer_id_response, producer_epoch), KAFKA_T_INT16, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_init_producer_id_response_desc = { "kafka_init_producer_id_response", sizeof(struct kafka_init_producer_id_response), 4, kafka_init_producer_id_response_f };
+const struct kafka_struct kafka_init_producer_id_response_desc = { "kafka_init_producer_id_response", sizeof(struct kafka_init_producer_id_response), 4, false, kafka_init_producer_id_response_f };
 
 static const struct kafka_field kafka_offset_for_leader_epoch_request_offset_for_leader_partition_f[] = {
 	{ "partition", offsetof(struct kafka_offset_for_leader_epoch_request_offset_for_leader_partition, partition), KAFKA_T_INT32, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "current_leader_epoch", offsetof(struct kafka_offset_for_leader_epoch_request_offset_for_leader_partition, current_leader_epoch), KAFKA_T_INT32, 0, 2, 127, 127, -1, 127, -1, -1, -1, -1LL, NULL },
 	{ "leader_epoch", offsetof(struct kafka_offset_for_leader_epoch_request_offset_for_leader_partition, leader_epoch), KAFKA_T_INT32, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_offset_for_leader_epoch_request_offset_for_leader_partition_desc = { "kafka_offset_for_leader_epoch_request_offset_for_leader_partition", sizeof(struct kafka_offset_for_leader_epoch_request_offset_for_leader_partition), 3, kafka_offset_for_leader_epoch_request_offset_for_leader_partition_f };
+const struct kafka_struct kafka_offset_for_leader_epoch_request_offset_for_leader_partition_desc = { "kafka_offset_for_leader_epoch_request_offset_for_leader_partition", sizeof(struct kafka_offset_for_leader_epoch_request_offset_for_leader_partition), 3, false, kafka_offset_for_leader_epoch_request_offset_for_leader_partition_f };
 
 static const struct kafka_field kafka_offset_for_leader_epoch_request_offset_for_leader_topic_f[] = {
 	{ "topic", offsetof(struct kafka_offset_for_leader_epoch_request_offset_for_leader_topic, topic), KAFKA_T_STRING, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "partitions", offsetof(struct kafka_offset_for_leader_epoch_request_offset_for_leader_topic, partitions), KAFKA_T_STRUCT, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_offset_for_leader_epoch_request_offset_for_leader_partition_desc },
 };
-const struct kafka_struct kafka_offset_for_leader_epoch_request_offset_for_leader_topic_desc = { "kafka_offset_for_leader_epoch_request_offset_for_leader_topic", sizeof(struct kafka_offset_for_leader_epoch_request_offset_for_leader_topic), 2, kafka_offset_for_leader_epoch_request_offset_for_leader_topic_f };
+const struct kafka_struct kafka_offset_for_leader_epoch_request_offset_for_leader_topic_desc = { "kafka_offset_for_leader_epoch_request_offset_for_leader_topic", sizeof(struct kafka_offset_for_leader_epoch_request_offset_for_leader_topic), 2, false, kafka_offset_for_leader_epoch_request_offset_for_leader_topic_f };
 
 static const struct kafka_field kafka_offset_for_leader_epoch_request_f[] = {
 	{ "replica_id", offsetof(struct kafka_offset_for_leader_epoch_request, replica_id), KAFKA_T_INT32, 0, 3, 127, 127, -1, 127, -1, -1, -1, -2LL, NULL },
 	{ "topics", offsetof(struct kafka_offset_for_leader_epoch_request, topics), KAFKA_T_STRUCT, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_offset_for_leader_epoch_request_offset_for_leader_topic_desc },
 };
-const struct kafka_struct kafka_offset_for_leader_epoch_request_desc = { "kafka_offset_for_leader_epoch_request", sizeof(struct kafka_offset_for_leader_epoch_request), 2, kafka_offset_for_leader_epoch_request_f };
+const struct kafka_struct kafka_offset_for_leader_epoch_request_desc = { "kafka_offset_for_leader_epoch_request", sizeof(struct kafka_offset_for_leader_epoch_request), 2, false, kafka_offset_for_leader_epoch_request_f };
 
 static const struct kafka_field kafka_offset_for_leader_epoch_response_epoch_end_offset_f[] = {
 	{ "error_code", offsetof(struct kafka_offset_for_leader_epoch_response_epoch_end_offset, error_code), KAFKA_T_INT16, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -860,40 +860,40 @@ static const struct kafka_field kafka_offset_for_leader_epoch_response_epoch_end
 	{ "leader_epoch", offsetof(struct kafka_offset_for_leader_epoch_response_epoch_end_offset, leader_epoch), KAFKA_T_INT32, 0, 1, 127, 127, -1, 127, -1, -1, -1, -1LL, NULL },
 	{ "end_offset", offsetof(struct kafka_offset_for_leader_epoch_response_epoch_end_offset, end_offset), KAFKA_T_INT64, 0, 0, 127, 127, -1, 127, -1, -1, -1, -1LL, NULL },
 };
-const struct kafka_struct kafka_offset_for_leader_epoch_response_epoch_end_offset_desc = { "kafka_offset_for_leader_epoch_response_epoch_end_offset", sizeof(struct kafka_offset_for_leader_epoch_response_epoch_end_offset), 4, kafka_offset_for_leader_epoch_response_epoch_end_offset_f };
+const struct kafka_struct kafka_offset_for_leader_epoch_response_epoch_end_offset_desc = { "kafka_offset_for_leader_epoch_response_epoch_end_offset", sizeof(struct kafka_offset_for_leader_epoch_response_epoch_end_offset), 4, false, kafka_offset_for_leader_epoch_response_epoch_end_offset_f };
 
 static const struct kafka_field kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result_f[] = {
 	{ "topic", offsetof(struct kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result, topic), KAFKA_T_STRING, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "partitions", offsetof(struct kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result, partitions), KAFKA_T_STRUCT, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_offset_for_leader_epoch_response_epoch_end_offset_desc },
 };
-const struct kafka_struct kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result_desc = { "kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result", sizeof(struct kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result), 2, kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result_f };
+const struct kafka_struct kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result_desc = { "kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result", sizeof(struct kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result), 2, false, kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result_f };
 
 static const struct kafka_field kafka_offset_for_leader_epoch_response_f[] = {
 	{ "throttle_time_ms", offsetof(struct kafka_offset_for_leader_epoch_response, throttle_time_ms), KAFKA_T_INT32, 0, 2, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "topics", offsetof(struct kafka_offset_for_leader_epoch_response, topics), KAFKA_T_STRUCT, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result_desc },
 };
-const struct kafka_struct kafka_offset_for_leader_epoch_response_desc = { "kafka_offset_for_leader_epoch_response", sizeof(struct kafka_offset_for_leader_epoch_response), 2, kafka_offset_for_leader_epoch_response_f };
+const struct kafka_struct kafka_offset_for_leader_epoch_response_desc = { "kafka_offset_for_leader_epoch_response", sizeof(struct kafka_offset_for_leader_epoch_response), 2, false, kafka_offset_for_leader_epoch_response_f };
 
 static const struct kafka_field kafka_describe_configs_request_describe_configs_resource_f[] = {
 	{ "resource_type", offsetof(struct kafka_describe_configs_request_describe_configs_resource, resource_type), KAFKA_T_INT8, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "resource_name", offsetof(struct kafka_describe_configs_request_describe_configs_resource, resource_name), KAFKA_T_STRING, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "configuration_keys", offsetof(struct kafka_describe_configs_request_describe_configs_resource, configuration_keys), KAFKA_T_STRING, 1, 0, 127, 0, 127, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_describe_configs_request_describe_configs_resource_desc = { "kafka_describe_configs_request_describe_configs_resource", sizeof(struct kafka_describe_configs_request_describe_configs_resource), 3, kafka_describe_configs_request_describe_configs_resource_f };
+const struct kafka_struct kafka_describe_configs_request_describe_configs_resource_desc = { "kafka_describe_configs_request_describe_configs_resource", sizeof(struct kafka_describe_configs_request_describe_configs_resource), 3, false, kafka_describe_configs_request_describe_configs_resource_f };
 
 static const struct kafka_field kafka_describe_configs_request_f[] = {
 	{ "resources", offsetof(struct kafka_describe_configs_request, resources), KAFKA_T_STRUCT, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_describe_configs_request_describe_configs_resource_desc },
 	{ "include_synonyms", offsetof(struct kafka_describe_configs_request, include_synonyms), KAFKA_T_BOOL, 0, 1, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "include_documentation", offsetof(struct kafka_describe_configs_request, include_documentation), KAFKA_T_BOOL, 0, 3, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_describe_configs_request_desc = { "kafka_describe_configs_request", sizeof(struct kafka_describe_configs_request), 3, kafka_describe_configs_request_f };
+const struct kafka_struct kafka_describe_configs_request_desc = { "kafka_describe_configs_request", sizeof(struct kafka_describe_configs_request), 3, false, kafka_describe_configs_request_f };
 
 static const struct kafka_field kafka_describe_configs_response_describe_configs_synonym_f[] = {
 	{ "name", offsetof(struct kafka_describe_configs_response_describe_configs_synonym, name), KAFKA_T_STRING, 0, 1, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "value", offsetof(struct kafka_describe_configs_response_describe_configs_synonym, value), KAFKA_T_STRING, 0, 1, 127, 0, 127, 127, -1, -1, -1, 0LL, NULL },
 	{ "source", offsetof(struct kafka_describe_configs_response_describe_configs_synonym, source), KAFKA_T_INT8, 0, 1, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_describe_configs_response_describe_configs_synonym_desc = { "kafka_describe_configs_response_describe_configs_synonym", sizeof(struct kafka_describe_configs_response_describe_configs_synonym), 3, kafka_describe_configs_response_describe_configs_synonym_f };
+const struct kafka_struct kafka_describe_configs_response_describe_configs_synonym_desc = { "kafka_describe_configs_response_describe_configs_synonym", sizeof(struct kafka_describe_configs_response_describe_configs_synonym), 3, false, kafka_describe_configs_response_describe_configs_synonym_f };
 
 static const struct kafka_field kafka_describe_configs_response_describe_configs_resource_result_f[] = {
 	{ "name", offsetof(struct kafka_describe_configs_response_describe_configs_resource_result, name), KAFKA_T_STRING, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -906,7 +906,7 @@ static const struct kafka_field kafka_describe_configs_response_describe_configs
 	{ "config_type", offsetof(struct kafka_describe_configs_response_describe_configs_resource_result, config_type), KAFKA_T_INT8, 0, 3, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "documentation", offsetof(struct kafka_describe_configs_response_describe_configs_resource_result, documentation), KAFKA_T_STRING, 0, 3, 127, 0, 127, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_describe_configs_response_describe_configs_resource_result_desc = { "kafka_describe_configs_response_describe_configs_resource_result", sizeof(struct kafka_describe_configs_response_describe_configs_resource_result), 9, kafka_describe_configs_response_describe_configs_resource_result_f };
+const struct kafka_struct kafka_describe_configs_response_describe_configs_resource_result_desc = { "kafka_describe_configs_response_describe_configs_resource_result", sizeof(struct kafka_describe_configs_response_describe_configs_resource_result), 9, false, kafka_describe_configs_response_describe_configs_resource_result_f };
 
 static const struct kafka_field kafka_describe_configs_response_describe_configs_result_f[] = {
 	{ "error_code", offsetof(struct kafka_describe_configs_response_describe_configs_result, error_code), KAFKA_T_INT16, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -915,18 +915,18 @@ static const struct kafka_field kafka_describe_configs_response_describe_configs
 	{ "resource_name", offsetof(struct kafka_describe_configs_response_describe_configs_result, resource_name), KAFKA_T_STRING, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "configs", offsetof(struct kafka_describe_configs_response_describe_configs_result, configs), KAFKA_T_STRUCT, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_describe_configs_response_describe_configs_resource_result_desc },
 };
-const struct kafka_struct kafka_describe_configs_response_describe_configs_result_desc = { "kafka_describe_configs_response_describe_configs_result", sizeof(struct kafka_describe_configs_response_describe_configs_result), 5, kafka_describe_configs_response_describe_configs_result_f };
+const struct kafka_struct kafka_describe_configs_response_describe_configs_result_desc = { "kafka_describe_configs_response_describe_configs_result", sizeof(struct kafka_describe_configs_response_describe_configs_result), 5, false, kafka_describe_configs_response_describe_configs_result_f };
 
 static const struct kafka_field kafka_describe_configs_response_f[] = {
 	{ "throttle_time_ms", offsetof(struct kafka_describe_configs_response, throttle_time_ms), KAFKA_T_INT32, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "results", offsetof(struct kafka_describe_configs_response, results), KAFKA_T_STRUCT, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_describe_configs_response_describe_configs_result_desc },
 };
-const struct kafka_struct kafka_describe_configs_response_desc = { "kafka_describe_configs_response", sizeof(struct kafka_describe_configs_response), 2, kafka_describe_configs_response_f };
+const struct kafka_struct kafka_describe_configs_response_desc = { "kafka_describe_configs_response", sizeof(struct kafka_describe_configs_response), 2, false, kafka_describe_configs_response_f };
 
 static const struct kafka_field kafka_sasl_authenticate_request_f[] = {
 	{ "auth_bytes", offsetof(struct kafka_sasl_authenticate_request, auth_bytes), KAFKA_T_BYTES, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_sasl_authenticate_request_desc = { "kafka_sasl_authenticate_request", sizeof(struct kafka_sasl_authenticate_request), 1, kafka_sasl_authenticate_request_f };
+const struct kafka_struct kafka_sasl_authenticate_request_desc = { "kafka_sasl_authenticate_request", sizeof(struct kafka_sasl_authenticate_request), 1, false, kafka_sasl_authenticate_request_f };
 
 static const struct kafka_field kafka_sasl_authenticate_response_f[] = {
 	{ "error_code", offsetof(struct kafka_sasl_authenticate_response, error_code), KAFKA_T_INT16, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -934,13 +934,13 @@ static const struct kafka_field kafka_sasl_authenticate_response_f[] = {
 	{ "auth_bytes", offsetof(struct kafka_sasl_authenticate_response, auth_bytes), KAFKA_T_BYTES, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "session_lifetime_ms", offsetof(struct kafka_sasl_authenticate_response, session_lifetime_ms), KAFKA_T_INT64, 0, 1, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 };
-const struct kafka_struct kafka_sasl_authenticate_response_desc = { "kafka_sasl_authenticate_response", sizeof(struct kafka_sasl_authenticate_response), 4, kafka_sasl_authenticate_response_f };
+const struct kafka_struct kafka_sasl_authenticate_response_desc = { "kafka_sasl_authenticate_response", sizeof(struct kafka_sasl_authenticate_response), 4, false, kafka_sasl_authenticate_response_f };
 
 static const struct kafka_field kafka_describe_cluster_request_f[] = {
 	{ "include_cluster_authorized_operations", offsetof(struct kafka_describe_cluster_request, include_cluster_authorized_operations), KAFKA_T_BOOL, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "endpoint_type", offsetof(struct kafka_describe_cluster_request, endpoint_type), KAFKA_T_INT8, 0, 1, 127, 127, -1, 127, -1, -1, -1, 1LL, NULL },
 };
-const struct kafka_struct kafka_describe_cluster_request_desc = { "kafka_describe_cluster_request", sizeof(struct kafka_describe_cluster_request), 2, kafka_describe_cluster_request_f };
+const struct kafka_struct kafka_describe_cluster_request_desc = { "kafka_describe_cluster_request", sizeof(struct kafka_describe_cluster_request), 2, false, kafka_describe_cluster_request_f };
 
 static const struct kafka_field kafka_describe_cluster_response_describe_cluster_broker_f[] = {
 	{ "broker_id", offsetof(struct kafka_describe_cluster_response_describe_cluster_broker, broker_id), KAFKA_T_INT32, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -948,7 +948,7 @@ static const struct kafka_field kafka_describe_cluster_response_describe_cluster
 	{ "port", offsetof(struct kafka_describe_cluster_response_describe_cluster_broker, port), KAFKA_T_INT32, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
 	{ "rack", offsetof(struct kafka_describe_cluster_response_describe_cluster_broker, rack), KAFKA_T_STRING, 0, 0, 127, 0, 127, 127, -1, -1, -1, 1LL, NULL },
 };
-const struct kafka_struct kafka_describe_cluster_response_describe_cluster_broker_desc = { "kafka_describe_cluster_response_describe_cluster_broker", sizeof(struct kafka_describe_cluster_response_describe_cluster_broker), 4, kafka_describe_cluster_response_describe_cluster_broker_f };
+const struct kafka_struct kafka_describe_cluster_response_describe_cluster_broker_desc = { "kafka_describe_cluster_response_describe_cluster_broker", sizeof(struct kafka_describe_cluster_response_describe_cluster_broker), 4, false, kafka_describe_cluster_response_describe_cluster_broker_f };
 
 static const struct kafka_field kafka_describe_cluster_response_f[] = {
 	{ "throttle_time_ms", offsetof(struct kafka_describe_cluster_response, throttle_time_ms), KAFKA_T_INT32, 0, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, NULL },
@@ -960,7 +960,7 @@ static const struct kafka_field kafka_describe_cluster_response_f[] = {
 	{ "brokers", offsetof(struct kafka_describe_cluster_response, brokers), KAFKA_T_STRUCT, 1, 0, 127, 127, -1, 127, -1, -1, -1, 0LL, &kafka_describe_cluster_response_describe_cluster_broker_desc },
 	{ "cluster_authorized_operations", offsetof(struct kafka_describe_cluster_response, cluster_authorized_operations), KAFKA_T_INT32, 0, 0, 127, 127, -1, 127, -1, -1, -1, -2147483648LL, NULL },
 };
-const struct kafka_struct kafka_describe_cluster_response_desc = { "kafka_describe_cluster_response", sizeof(struct kafka_describe_cluster_response), 8, kafka_describe_cluster_response_f };
+const struct kafka_struct kafka_describe_cluster_response_desc = { "kafka_describe_cluster_response", sizeof(struct kafka_describe_cluster_response), 8, false, kafka_describe_cluster_response_f };
 
 _Static_assert(offsetof(struct kafka_produce_request_topic_produce_data, partition_data.count) - offsetof(struct kafka_produce_request_topic_produce_data, partition_data) == offsetof(struct kafka_array, count), "array layout");
 _Static_assert(offsetof(struct kafka_produce_request, topic_data.count) - offsetof(struct kafka_produce_request, topic_data) == offsetof(struct kafka_array, count), "array layout");

@@ -68,6 +68,7 @@ struct kafka_struct {
 	const char *name;
 	uint32_t size;
 	uint16_t field_count;
+	bool has_tagged; /* any field tagged in any version */
 	const struct kafka_field *fields;
 };
 

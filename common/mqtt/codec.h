@@ -140,7 +140,8 @@ struct mqtt_user_prop {
 
 /* The properties of one packet.  Decoded: `raw` views the property block as received (without its length
  * prefix) so a broker can forward user properties without copying them; scalars and strings are decoded into
- * the slots; user_count / sub_id_count count the repeatable ones (iterate them with mqtt_prop_iter).
+ * the slots (a slot of an absent property is unspecified: read through mqtt_prop_num / mqtt_prop_bytes);
+ * user_count / sub_id_count count the repeatable ones (iterate them with mqtt_prop_iter).
  * Encoding: set fields with mqtt_prop_set_*; user properties and subscription identifiers come from the
  * arrays when given, else from `raw` (so a decoded set re-encodes as it came).  Properties are written in
  * identifier order. */

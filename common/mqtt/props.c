@@ -41,13 +41,20 @@ const struct mqtt_prop_info mqtt_prop_table[MQTT_PROP_COUNT] = {
 	{0x2A, MQTT_PT_BYTE, 16, P(MQTT_CONNACK), "Shared Subscription Available"},
 };
 
+/* Identifier -> table index + 1 (0: not a property), for a lookup per property on the decode path.
+ * test_fields.c checks it against the table. */
+static const uint8_t index_of[MQTT_PROP_ID_MAX + 1] = {
+	[0x01] = 1,  [0x02] = 2,  [0x03] = 3,  [0x08] = 4,  [0x09] = 5,  [0x0B] = 6,  [0x11] = 7,
+	[0x12] = 8,  [0x13] = 9,  [0x15] = 10, [0x16] = 11, [0x17] = 12, [0x18] = 13, [0x19] = 14,
+	[0x1A] = 15, [0x1C] = 16, [0x1F] = 17, [0x21] = 18, [0x22] = 19, [0x23] = 20, [0x24] = 21,
+	[0x25] = 22, [0x26] = 23, [0x27] = 24, [0x28] = 25, [0x29] = 26, [0x2A] = 27,
+};
+
 const struct mqtt_prop_info *mqtt_prop_lookup(uint32_t id)
 {
-	/* The table is sorted by identifier and tiny. */
-	for (size_t i = 0; i < MQTT_PROP_COUNT && mqtt_prop_table[i].id <= id; i++)
-		if (mqtt_prop_table[i].id == id)
-			return &mqtt_prop_table[i];
-	return NULL;
+	if (id > MQTT_PROP_ID_MAX || !index_of[id])
+		return NULL;
+	return &mqtt_prop_table[index_of[id] - 1];
 }
 
 static const struct mqtt_prop_info *info_of(uint8_t id)
@@ -161,7 +168,7 @@ static int check_value(const struct mqtt_prop *v)
 
 void read_props(struct rbuf *r, uint8_t where, struct mqtt_props *out)
 {
-	memset(out, 0, sizeof *out);
+	props_none(out);
 	uint32_t n = read_vbi(r);
 	if (r->err)
 		return;

@@ -2,6 +2,7 @@
  * and the ready/advance cycle.  Must never do I/O or read a clock: time is raft_tick(), randomness is the
  * caller's seed, durability is the caller's job between raft_ready() and raft_advance(). */
 #include <assert.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,7 @@ void raft_config_default(struct raft_config *c)
 		.max_msg_entries = 32,
 		.max_msg_bytes = 1u << 20,
 		.snap_chunk_bytes = 64u << 10,
+		.max_uncommitted = 8192,
 		.pre_vote = true,
 		.check_quorum = true,
 	};
@@ -171,7 +173,8 @@ void raft_tick(struct raft *r)
 		leader_tick(r);
 		return;
 	}
-	r->election_elapsed++;
+	if (r->election_elapsed < UINT_MAX)
+		r->election_elapsed++; /* a learner may wait for years */
 	if (r->election_elapsed >= r->election_timeout && is_voter(r, r->cfg.id))
 		campaign(r, r->cfg.pre_vote, false);
 }
@@ -296,7 +299,7 @@ int raft_step(struct raft *r, const struct raft_msg *m)
 		r->leader = m->from;
 		r->election_elapsed = 0;
 		if (m->type == RAFT_MSG_APPEND)
-			follower_append(r, m);
+			return follower_append(r, m);
 		else if (m->type == RAFT_MSG_HEARTBEAT)
 			follower_heartbeat(r, m);
 		else
@@ -329,7 +332,8 @@ int raft_new(const struct raft_config *cfg, const struct raft_boot *boot, struct
 	    cfg->heartbeat_ticks >= cfg->election_ticks || cfg->max_inflight == 0 ||
 	    cfg->max_inflight > RAFT_INFLIGHT_MAX || cfg->max_msg_entries == 0 ||
 	    cfg->max_msg_entries > RAFT_MSG_ENTRIES_MAX || cfg->snap_chunk_bytes == 0 ||
-	    cfg->snap_chunk_bytes > RAFT_SNAP_CHUNK_MAX || !raft_conf_valid(&boot->snap.conf) ||
+	    cfg->snap_chunk_bytes > RAFT_SNAP_CHUNK_MAX || cfg->max_uncommitted == 0 ||
+	    cfg->max_uncommitted > RAFT_LOG_ENTRIES_MAX || !raft_conf_valid(&boot->snap.conf) ||
 	    boot->snap_len > RAFT_SNAP_DATA_MAX)
 		return ERR_INVAL;
 	struct raft *r = calloc(1, sizeof *r);
@@ -418,7 +422,8 @@ void raft_ready(struct raft *r, struct raft_ready *rd)
 		rd->entry_count = (size_t)(last - r->log.stable);
 	}
 	rd->hs = (struct raft_hard_state){r->term, r->vote, r->commit};
-	rd->hs_changed = memcmp(&rd->hs, &r->hs_saved, sizeof rd->hs) != 0;
+	rd->hs_changed = rd->hs.term != r->hs_saved.term || rd->hs.vote != r->hs_saved.vote ||
+	                 rd->hs.commit != r->hs_saved.commit; /* fields, not memcmp: the struct has padding */
 	for (unsigned i = 0; i < r->out_count; i++)
 		r->out[i].buf = r->outbuf.p + r->out_off[i];
 	rd->msgs = r->out;

@@ -41,6 +41,7 @@ struct raft_config {
 	unsigned max_msg_entries;   /* entries per append, 1..RAFT_MSG_ENTRIES_MAX */
 	size_t max_msg_bytes;       /* entry bytes per append (one entry always goes) */
 	size_t snap_chunk_bytes;    /* InstallSnapshot chunk, 1..RAFT_SNAP_CHUNK_MAX */
+	unsigned max_uncommitted;   /* leader: proposals beyond this many uncommitted entries get ERR_FULL */
 	bool pre_vote;
 	bool check_quorum;
 };
@@ -174,12 +175,16 @@ int raft_new(const struct raft_config *cfg, const struct raft_boot *boot, struct
 void raft_free(struct raft *r);
 
 void raft_tick(struct raft *r);
-/* Feed a decoded message (views into the caller's bytes are copied as needed). */
+/* Feed a decoded message (what the node keeps is copied; m may be freed after).  ERR_INVAL when it is not
+ * addressed to this node; ERR_PROTOCOL when a peer breaks the protocol (a second leader in our term, an
+ * append contradicting a committed entry): the message is refused, the caller should log the peer. */
 int raft_step(struct raft *r, const struct raft_msg *m);
 /* Decode and step: ERR_MALFORMED etc. for bad bytes (the message is dropped, the node unchanged). */
 int raft_step_bytes(struct raft *r, const uint8_t *buf, size_t len);
 
-/* Leader only (ERR_RAFT_NOT_LEADER otherwise); data copied.  *index gets the entry's index when non-NULL. */
+/* Leader only (ERR_RAFT_NOT_LEADER otherwise); data copied.  *index gets the entry's index when non-NULL.
+ * ERR_FULL when max_uncommitted entries already wait for a quorum (backpressure: a leader cut off from its
+ * followers must not buffer without bound). */
 int raft_propose(struct raft *r, const void *data, size_t len, uint64_t *index);
 /* Single-server change: the voter sets of conf and the current one differ by at most one id; learners are
  * free.  ERR_RAFT_CONF_PENDING while an earlier change is uncommitted or before the leader committed an entry

@@ -20,16 +20,16 @@ static void reply_append(struct raft *r, const struct raft_msg *m, bool reject, 
 	send_msg(r, &resp);
 }
 
-void follower_append(struct raft *r, const struct raft_msg *m)
+int follower_append(struct raft *r, const struct raft_msg *m)
 {
 	if (m->index < r->commit) {
 		/* Everything up to our commit index matches the leader's log already (Leader Completeness). */
 		reply_append(r, m, false, r->commit);
-		return;
+		return 0;
 	}
 	if (m->index > raft_last_index(r) || raft_term_at(r, m->index) != m->log_term) {
 		reply_append(r, m, true, m->index);
-		return;
+		return 0;
 	}
 	uint64_t last_new = m->index;
 	for (unsigned i = 0; i < m->entry_count; i++) {
@@ -39,6 +39,9 @@ void follower_append(struct raft *r, const struct raft_msg *m)
 				last_new = e->index;
 				continue;
 			}
+			/* A leader contradicting a committed entry is broken or lying: refuse, never truncate it. */
+			if (e->index <= r->commit)
+				return ERR_PROTOCOL;
 			log_truncate(r, e->index); /* §5.3: a conflicting entry and all that follow it go */
 		}
 		if (e->type == RAFT_ENTRY_CONF) {
@@ -55,6 +58,7 @@ void follower_append(struct raft *r, const struct raft_msg *m)
 	if (commit > r->commit)
 		r->commit = commit;
 	reply_append(r, m, false, last_new);
+	return 0;
 }
 
 void follower_heartbeat(struct raft *r, const struct raft_msg *m)

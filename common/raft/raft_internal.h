@@ -35,7 +35,7 @@ void leader_release_progress(struct raft *r);
 struct raft_progress *progress_of(struct raft *r, uint32_t id);
 
 /* raft_follow.c: the follower's side of append, heartbeat and snapshot. */
-void follower_append(struct raft *r, const struct raft_msg *m);
+int follower_append(struct raft *r, const struct raft_msg *m); /* ERR_PROTOCOL: contradicts a commit */
 void follower_heartbeat(struct raft *r, const struct raft_msg *m);
 void follower_snap(struct raft *r, const struct raft_msg *m);
 

@@ -362,6 +362,8 @@ int raft_propose(struct raft *r, const void *data, size_t len, uint64_t *index)
 		return ERR_RAFT_TRANSFERRING;
 	if (len > RAFT_ENTRY_DATA_MAX)
 		return ERR_TOO_LARGE;
+	if (raft_last_index(r) - r->commit >= r->cfg.max_uncommitted)
+		return ERR_FULL;
 	int rc = log_append(r, r->term, RAFT_ENTRY_NORMAL, data, len);
 	if (rc)
 		return rc;
@@ -387,7 +389,8 @@ int raft_propose_conf(struct raft *r, const struct raft_conf *conf, uint64_t *in
 		return ERR_RAFT_NOT_LEADER;
 	if (r->transferee)
 		return ERR_RAFT_TRANSFERRING;
-	/* Thesis §4.1 one change at a time, and (the fix to §4.3's bug) not before this term's first commit. */
+	/* Thesis §4.1: one change at a time; and not before this term's first commit (Ongaro's 2015 fix to the
+	 * single-server change algorithm, raft-dev). */
 	if (r->conf_index > r->commit || r->commit < r->term_start)
 		return ERR_RAFT_CONF_PENDING;
 	if (!raft_conf_valid(conf) || conf->voter_count == 0 || voter_diff(&r->conf, conf) > 1)

@@ -46,6 +46,18 @@ size_t raft_mem_pending(const struct raft_mem *m);
 const struct raft_hard_state *raft_mem_hard_state(const struct raft_mem *m);
 uint64_t raft_mem_last_index(const struct raft_mem *m);
 void raft_mem_fail_sync(struct raft_mem *m, bool fail);
+/* Be told of every write as it becomes durable (the simulator mirrors them into a file storage). */
+enum { RAFT_MEM_OP_SNAP, RAFT_MEM_OP_APPEND, RAFT_MEM_OP_HS };
+struct raft_mem_op {
+	int kind;
+	const struct raft_snap_meta *meta; /* SNAP */
+	const uint8_t *data;
+	size_t len;
+	const struct raft_entry *ents;     /* APPEND: the entries that became durable */
+	size_t n;
+	const struct raft_hard_state *hs;  /* HS */
+};
+void raft_mem_observe(struct raft_mem *m, void (*fn)(void *ctx, const struct raft_mem_op *op), void *ctx);
 
 /* File storage in directory dir (created if missing).  Layout: `hardstate`, `snapshot`, and log segments
  * `log-<first index, 20 digits>` of records [u32 len][u32 crc32c][u64 index][u64 term][u8 type][data].

@@ -9,7 +9,7 @@
 #include "base/err.h"
 #include "raft/storage.h"
 
-enum op_kind { OP_SNAP, OP_APPEND, OP_HS };
+enum op_kind { OP_SNAP = RAFT_MEM_OP_SNAP, OP_APPEND = RAFT_MEM_OP_APPEND, OP_HS = RAFT_MEM_OP_HS };
 
 struct op {
 	enum op_kind kind;
@@ -36,6 +36,8 @@ struct raft_mem {
 	struct op *ops;
 	size_t op_count, op_cap;
 	bool fail_sync;
+	void (*observer)(void *ctx, const struct raft_mem_op *op);
+	void *observer_ctx;
 };
 
 static void free_entries(struct raft_entry *e, size_t n)
@@ -182,16 +184,33 @@ static int mem_set_hard_state(struct raft_storage *s, const struct raft_hard_sta
 	return queue((struct raft_mem *)s, &o);
 }
 
+/* One queued write becomes durable (an append possibly cut short at entries_kept). */
+static void make_durable(struct raft_mem *m, const struct op *o, size_t entries_kept)
+{
+	st_apply(&m->dur, o, entries_kept);
+	if (!m->observer)
+		return;
+	struct raft_mem_op v = {.kind = (int)o->kind, .meta = &o->meta, .data = o->data, .len = o->len,
+	                        .ents = o->ents, .n = o->n < entries_kept ? o->n : entries_kept, .hs = &o->hs};
+	m->observer(m->observer_ctx, &v);
+}
+
 void raft_mem_crash(struct raft_mem *m, size_t ops_kept, size_t entries_kept)
 {
 	for (size_t i = 0; i < m->op_count; i++) {
 		if (i < ops_kept)
-			st_apply(&m->dur, &m->ops[i], SIZE_MAX);
-		else if (i == ops_kept)
-			st_apply(&m->dur, &m->ops[i], m->ops[i].kind == OP_APPEND ? entries_kept : 0);
+			make_durable(m, &m->ops[i], SIZE_MAX);
+		else if (i == ops_kept && m->ops[i].kind == OP_APPEND && entries_kept)
+			make_durable(m, &m->ops[i], entries_kept);
 		op_free(&m->ops[i]);
 	}
 	m->op_count = 0;
+}
+
+void raft_mem_observe(struct raft_mem *m, void (*fn)(void *ctx, const struct raft_mem_op *op), void *ctx)
+{
+	m->observer = fn;
+	m->observer_ctx = ctx;
 }
 
 static int mem_sync(struct raft_storage *s)
@@ -206,6 +225,7 @@ static int mem_sync(struct raft_storage *s)
 static void mem_destroy(struct raft_storage *s)
 {
 	struct raft_mem *m = (struct raft_mem *)s;
+	m->observer = NULL;
 	raft_mem_crash(m, 0, 0);
 	free(m->ops);
 	free_entries(m->dur.ents, m->dur.n);

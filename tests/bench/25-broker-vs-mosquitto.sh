@@ -66,6 +66,24 @@ for qos in 0 1; do
   done
 done
 
+# QoS 1 to persistent sessions: ferry-agent stores every queued delivery and acknowledges the publisher after
+# the commit (store sync full: fsync per batch); mosquitto keeps them in memory (persistence off, as above).
+for pubs in 1 50; do
+  for who in ferry mosquitto; do
+    p=$FP; [ $who = mosquitto ] && p=$MP
+    "$tool" --port $p --label "$who" --qos 1 --pubs $pubs --subs 1 --count $((count / 4)) --persistent \
+      || echo "$who: persistent run failed"
+  done
+done
+
+# Idle connections on freshly started brokers: after the load runs, freed heap would absorb them unseen.
+echo "peak rss after the load runs: ferry-agent $(hwm_kb $fpid) kB, mosquitto $(hwm_kb $mpid) kB"
+kill $fpid $mpid; wait $fpid $mpid 2>/dev/null
+rm -rf "$tmp/var"
+"$b/ferry-agent" -c "$tmp/agent.conf" > "$tmp/agent.log" 2>&1 & fpid=$!; pids+=($fpid)
+mosquitto -c "$tmp/mosquitto.conf" > "$tmp/mosquitto.log" 2>&1 & mpid=$!; pids+=($mpid)
+wait_port $FP && wait_port $MP || { echo "FAIL: brokers did not restart"; exit 1; }
+sleep 0.5
 for who in ferry mosquitto; do
   pid=$fpid; p=$FP; [ $who = mosquitto ] && { pid=$mpid; p=$MP; }
   before=$(rss_kb $pid)
@@ -76,5 +94,5 @@ for who in ferry mosquitto; do
   with=$(rss_kb $pid)
   wait $ip
   grep -q connected "$tmp/idle-$who" || echo "$who: idle run failed: $(cat "$tmp/idle-$who")"
-  echo "$who idle: rss ${before} kB -> ${with} kB with $idle connections: $(( (with - before) * 1000 / idle )) kB per 1,000; peak rss $(hwm_kb $pid) kB"
+  echo "$who idle: rss ${before} kB -> ${with} kB with $idle connections: $(( (with - before) * 1000 / idle )) kB per 1,000"
 done

@@ -174,9 +174,27 @@ port {admin}
         check(data.startswith(b"HTTP/1.1 101 ") and b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" in data
               and b"Sec-WebSocket-Protocol: mqtt" in data, f"websocket upgrade: {data[:200]!r}")
 
+    # a real MQTT-over-WebSocket client (paho) connects through the upgrade and gets its CONNACK
+    import paho.mqtt.client as paho
+    result = {}
+    cl = paho.Client(client_id="ws-probe", transport="websockets")
+    cl.ws_set_options(path="/mqtt")
+    cl.username_pw_set("alice", "s3cret")
+    cl.on_connect = lambda c, u, f, rc: result.setdefault("rc", rc)
+    try:
+        cl.connect("127.0.0.1", ws, keepalive=5)
+        for _ in range(30):
+            cl.loop(timeout=0.1)
+            if "rc" in result:
+                break
+    except Exception as e:
+        result.setdefault("error", repr(e))
+    cl.disconnect()
+    check(result.get("rc") == 0, f"paho over WebSocket: {result}")
+
     time.sleep(0.2)
     status, body = http(admin, "/metrics")
-    check("ferry_agent_connections_accepted_total 3" in body, "three connections counted")
+    check("ferry_agent_connections_accepted_total 4" in body, "four connections counted")
     check('ferry_agent_listener_handshake_failed_total{listener="mqtt_tls"} 1' in body,
           "the refused TLS handshake is counted")
 

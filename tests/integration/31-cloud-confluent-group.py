@@ -1,6 +1,7 @@
 """ferry-cloud with confluent-kafka (librdkafka): an idempotent lz4 producer, then a consumer group of three
 processes; one is killed with SIGKILL mid-stream, the other two take over its partitions from its committed
-offsets.  Every produced record is consumed (nothing skipped), records after a committed offset are not lost,
+offsets.  Run with the eager "range" assignor and with "cooperative-sticky" (KIP-429's incremental
+rebalances, which the classic coordinator serves unchanged).  Every produced record is consumed (nothing skipped), records after a committed offset are not lost,
 and each partition's records arrive in order."""
 import os
 import signal
@@ -32,12 +33,12 @@ def produce(bootstrap, start, count):
     assert left == 0 and not errors, "produce: %d left, errors %s" % (left, errors[:3])
 
 
-def consumer_main(bootstrap, out_path, slow):
+def consumer_main(bootstrap, out_path, slow, strategy):
     """One group member: write "partition offset value" per record, commit synchronously after each."""
     from confluent_kafka import Consumer
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": "g-orders", "enable.auto.commit": False,
                   "auto.offset.reset": "earliest", "session.timeout.ms": 6000, "heartbeat.interval.ms": 500,
-                  "partition.assignment.strategy": "range"})
+                  "partition.assignment.strategy": strategy})
     c.subscribe([TOPIC])
     with open(out_path, "a") as out:
         while True:
@@ -65,8 +66,13 @@ def read_outputs(paths):
 
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "consumer":
-        consumer_main(sys.argv[2], sys.argv[3], sys.argv[4] == "slow")
+        consumer_main(sys.argv[2], sys.argv[3], sys.argv[4] == "slow", sys.argv[5])
         return
+    for strategy in ("range", "cooperative-sticky"):
+        run(strategy)
+
+
+def run(strategy):
     from confluent_kafka.admin import AdminClient, NewTopic
     broker = Broker()
     procs = []
@@ -79,7 +85,7 @@ def main():
 
         outs = [os.path.join(broker.dir, "c%d.out" % i) for i in range(3)]
         for i in range(3):
-            procs.append(subprocess.Popen([sys.executable, __file__, "consumer", broker.bootstrap, outs[i], "slow"]))
+            procs.append(subprocess.Popen([sys.executable, __file__, "consumer", broker.bootstrap, outs[i], "slow", strategy]))
         # Let all three join and consume part of the stream, then kill the one that owns the most records.
         deadline = time.time() + 60
         while time.time() < deadline and len(read_outputs(outs)) < FIRST // 3:
@@ -111,7 +117,7 @@ def main():
         # Redelivery is bounded by what the victim consumed but had not committed (one record per partition).
         dup = len(recs) - len(got)
         assert dup <= PARTITIONS, "%d records delivered twice" % dup
-        print("31-cloud-confluent-group: ok (%d records, %d redelivered after the kill)" % (len(got), dup))
+        print("31-cloud-confluent-group: %s ok (%d records, %d redelivered after the kill)" % (strategy, len(got), dup))
     finally:
         for p in procs:
             if p.poll() is None:

@@ -86,9 +86,22 @@ def main():
         assert got == sorted(b"late%d" % i for i in range(10)), "after restart got %s" % got[:12]
         offs = admin.list_consumer_group_offsets("g-kp")
         assert sum(o.offset for o in offs.values()) == N + 10, "committed %s" % offs
+        # Topic configs: applied ones come back from DescribeConfigs; compaction is refused.
+        from kafka.admin import ConfigResource, ConfigResourceType
+        from kafka.errors import InvalidConfigurationError
+        admin.create_topics([NewTopic("tuned", 1, 1, topic_configs={"retention.ms": "3600000",
+                                                                   "min.insync.replicas": "1"})])
+        res = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, "tuned")])
+        configs = {c[0]: c[1] for c in res[0].resources[0][4]}
+        assert configs.get("retention.ms") == "3600000", "retention.ms: %s" % configs.get("retention.ms")
+        try:
+            admin.create_topics([NewTopic("compacted", 1, 1, topic_configs={"cleanup.policy": "compact"})])
+            raise AssertionError("cleanup.policy=compact was accepted")
+        except InvalidConfigurationError:
+            pass
         p.close()
         admin.close()
-        print("32-cloud-kafka-python: ok")
+        print("32-cloud-kafka-python: ok (compression %s)" % (codec or "none"))
     except AssertionError:
         print(broker.tail())
         raise

@@ -166,6 +166,16 @@ def main():
         rc, data = c.recv()
         assert rc == corr and data.count(b"p2") == 1 and b"e1" in data, "Fetch from 0: %r" % data[:80]
 
+        # A Fetch for an unknown topic with a long name gets UNKNOWN_TOPIC_OR_PARTITION, not a closed connection.
+        longname = b"n" * 2000
+        fetchx = struct.pack(">iiii", -1, 0, 1, 1 << 20) + b"\x00" + struct.pack(">i", 1) + kstr(longname)
+        fetchx += struct.pack(">i", 1) + struct.pack(">iqqi", 0, 0, -1, 1 << 20)
+        corr = c.send(1, 5, fetchx)
+        rc, data = c.recv()
+        assert rc == corr and longname in data, "long unknown topic"
+        err = struct.unpack(">h", data[4 + 4 + 2 + len(longname) + 4 + 4:][:2])[0]  # throttle, count, name, parts, index
+        assert err == 3, "unknown topic error %d" % err
+
         # ApiVersions v99: the KIP-511 answer (v0 layout, UNSUPPORTED_VERSION, our ranges).
         corr = c.send(18, 99, b"\x00")  # header v2 tagged fields; the body is not read
         rc, data = c.recv()

@@ -28,7 +28,7 @@ done
 
 # 2. systemd unit.
 if command -v systemd-analyze >/dev/null; then
-  sed "s#^ExecStart=/usr/bin/ferry-agent#ExecStart=$b/ferry-agent#" "$unit" >"$tmp/ferry-agent.service"
+  sed "s#^\(ExecStart[A-Za-z]*\)=/usr/bin/ferry-agent#\1=$b/ferry-agent#" "$unit" >"$tmp/ferry-agent.service"
   out=$(systemd-analyze verify "$tmp/ferry-agent.service" 2>&1) || fail "systemd-analyze verify: $out"
   [ -z "$out" ] || fail "systemd-analyze verify warns: $out"
   exposure=$(systemd-analyze security --offline=yes "$tmp/ferry-agent.service" 2>&1 |
@@ -44,7 +44,16 @@ else
   echo "skip: systemd-analyze not installed"
 fi
 
-# 3. OpenWrt procd script under BusyBox sh: start_service's procd calls, with rc.common's helpers stubbed.
+# 3. The config templates the packages install are valid for this agent.
+if "$b/ferry-agent" --help 2>&1 | grep -q -- '--check-config'; then
+  for conf in "$root/ports/etc/agent.conf" "$root/ports/openwrt/ferry-agent/files/agent.conf"; do
+    out=$("$b/ferry-agent" --check-config -c "$conf" 2>&1) || fail "config template $conf: $out"
+  done
+else
+  echo "skip: ferry-agent has no --check-config (config templates)"
+fi
+
+# 4. OpenWrt procd script under BusyBox sh: start_service's procd calls, with rc.common's helpers stubbed.
 if command -v busybox >/dev/null; then
   rec="$tmp/procd.calls"
   cat >"$tmp/procd-stubs.sh" <<STUBS
@@ -57,15 +66,19 @@ procd_add_jail_mount_rw() { echo "jail_mount_rw \$*" >>"$rec"; }
 chown() { echo "chown \$*" >>"$rec"; }
 logger() { echo "logger \$*" >>"$rec"; }
 STUBS
-  procd_case() { # procd_case DATA_DIR: runs start_service with data_dir DATA_DIR
+  mkdir -p "$tmp/procd-ok" "$tmp/procd-bad"
+  printf '#!/bin/sh\nexit 0\n' >"$tmp/procd-ok/ferry-agent"
+  printf '#!/bin/sh\necho "agent.conf:2: bad value" >&2\nexit 1\n' >"$tmp/procd-bad/ferry-agent"
+  chmod +x "$tmp/procd-ok/ferry-agent" "$tmp/procd-bad/ferry-agent"
+  procd_case() { # procd_case DATA_DIR [BIN]: runs start_service with data_dir DATA_DIR; its status
     : >"$rec"
     printf '# test\ndata_dir "%s"\n[mqtt]\nport 1883\n' "$1" >"$tmp/openwrt.conf"
-    FERRY_CONF="$tmp/openwrt.conf" FERRY_BIN=/usr/bin/ferry-agent busybox sh -c \
-      ". '$tmp/procd-stubs.sh'; . '$procd'; start_service" || fail "procd start_service failed: $(cat "$rec")"
+    FERRY_CONF="$tmp/openwrt.conf" FERRY_BIN=${2:-$tmp/procd-ok/ferry-agent} busybox sh -c \
+      ". '$tmp/procd-stubs.sh'; . '$procd'; start_service"
   }
-  procd_case "$tmp/owrt-data"
+  procd_case "$tmp/owrt-data" || fail "procd start_service failed: $(cat "$rec")"
   [ -d "$tmp/owrt-data" ] || fail "procd: data_dir not created"
-  for want in "open" "param command /usr/bin/ferry-agent -c $tmp/openwrt.conf" "param user ferry" \
+  for want in "open" "param command $tmp/procd-ok/ferry-agent -c $tmp/openwrt.conf" "param user ferry" \
     "param respawn 3600 5 5" "param file $tmp/openwrt.conf" "param term_timeout 30" "close" \
     "chown ferry:ferry $tmp/owrt-data"; do
     grep -qxF "$want" "$rec" || fail "procd: no '$want' in: $(tr '\n' ';' <"$rec")"
@@ -73,14 +86,18 @@ STUBS
   grep -q "^logger" "$rec" && fail "procd: unexpected warning: $(grep '^logger' "$rec")"
   if [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ]; then
     shm=$(mktemp -d /dev/shm/ferry-packaging-XXXXXX)
-    procd_case "$shm/data"
+    procd_case "$shm/data" || fail "procd start_service (tmpfs) failed: $(cat "$rec")"
     rm -rf "$shm"
     grep -q "^logger -t ferry-agent warning: data_dir $shm/data is in RAM" "$rec" ||
       fail "procd: no tmpfs warning: $(tr '\n' ';' <"$rec")"
   fi
+  procd_case "$tmp/owrt-data2" "$tmp/procd-bad/ferry-agent" && fail "procd: started with an invalid config"
+  grep -q "^logger -t ferry-agent not started: invalid configuration: agent.conf:2: bad value" "$rec" ||
+    fail "procd: invalid config not logged: $(tr '\n' ';' <"$rec")"
+  grep -q "^open" "$rec" && fail "procd: instance opened despite an invalid config"
 fi
 
-# 4. sysvinit script lifecycle under BusyBox.
+# 5. sysvinit script lifecycle under BusyBox.
 if ! command -v busybox >/dev/null; then
   echo "skip: busybox not installed (sysvinit lifecycle)"
   exit $((fails > 0))
@@ -89,13 +106,16 @@ mkdir -p "$tmp/bin" "$tmp/good" "$tmp/bad" "$tmp/run" "$tmp/data"
 for applet in start-stop-daemon stat sed tail grep tr cat mkdir chown chmod rm sleep dirname; do ln -s "$(command -v busybox)" "$tmp/bin/$applet"; done
 cat >"$tmp/good/ferry-agent" <<'STUB'
 #!/bin/sh
-# stand-in daemon: runs until SIGTERM, then notes it.
+# stand-in daemon: accepts its config, then runs until SIGTERM and notes it.
+[ "$1" = --check-config ] && exit 0
 trap 'echo "$$ terminated" >>"$(dirname "$0")/terminated"; kill $child 2>/dev/null; exit 0' TERM
 sleep 600 & child=$!
 wait $child
 STUB
-printf '#!/bin/sh\necho "bad config" >&2\nexit 1\n' >"$tmp/bad/ferry-agent"
-chmod +x "$tmp/good/ferry-agent" "$tmp/bad/ferry-agent"
+mkdir -p "$tmp/crash"
+printf '#!/bin/sh\necho "agent.conf:3: unknown key" >&2\nexit 1\n' >"$tmp/bad/ferry-agent"
+printf '#!/bin/sh\n[ "$1" = --check-config ] && exit 0\necho "cannot open store" >&2\nexit 1\n' >"$tmp/crash/ferry-agent"
+chmod +x "$tmp/good/ferry-agent" "$tmp/bad/ferry-agent" "$tmp/crash/ferry-agent"
 printf 'data_dir %s/data/buffer  # comment\n' "$tmp" >"$tmp/agent.conf"
 defaults() {
   cat >"$tmp/defaults" <<DEF
@@ -140,11 +160,16 @@ echo $stale >"$tmp/run/ferry-agent.pid"
 expect 1 status
 expect 0 start
 expect 0 stop
-# An agent that exits at start-up (bad config) is a failed start, not a silent one.
+# A config the agent rejects is reported (LSB 6) and nothing is started.
 defaults "$tmp/bad/ferry-agent"
+expect 6 start
+grep -q "invalid configuration: agent.conf:3: unknown key" "$tmp/out" || fail "bad config start: $(cat "$tmp/out")"
+expect 3 status
+# An agent that exits at start-up (store cannot open) is a failed start, not a silent one.
+defaults "$tmp/crash/ferry-agent"
 expect 1 start
-grep -q "exited at start-up" "$tmp/out" || fail "bad start: $(cat "$tmp/out")"
-grep -q "bad config" "$tmp/agent.log" || fail "agent's stderr did not reach FERRY_LOG"
+grep -q "exited at start-up" "$tmp/out" || fail "crashing start: $(cat "$tmp/out")"
+grep -q "cannot open store" "$tmp/agent.log" || fail "agent's stderr did not reach FERRY_LOG"
 expect 3 status
 [ $fails -eq 0 ] && echo "ok 89-packaging"
 exit $((fails > 0))

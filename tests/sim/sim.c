@@ -1,11 +1,15 @@
 /* The simulator's engine: nodes, the ready cycle over raft_mem, the simulated network, and the invariant
  * checks.  Everything random comes from the seed; nothing reads the host clock. */
 #include <assert.h>
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "base/log.h"
 #include "base/rw.h"
+#include "port.h"
 #include "sim.h"
 
 uint64_t sim_rand(struct sim *s)
@@ -97,6 +101,120 @@ void sim_grow(struct sim *s, uint64_t index)
 	s->committed_cap = cap;
 }
 
+/* ---- file shadow: the same durable writes, through raft_file ------------------------------------------ */
+
+static int no_sync(int fd)
+{
+	(void)fd;
+	return 0; /* the shadow checks formats and rules, not durability: keep the simulator fast */
+}
+
+static void shadow_apply(void *ctx, const struct raft_mem_op *op)
+{
+	struct sim_node *n = ctx;
+	struct raft_storage *f = n->shadow;
+	if (!f)
+		return;
+	int rc = 0;
+	if (op->kind == RAFT_MEM_OP_SNAP)
+		rc = f->save_snapshot(f, op->meta, op->data, op->len);
+	else if (op->kind == RAFT_MEM_OP_APPEND && op->n)
+		rc = f->append(f, op->ents, op->n);
+	else if (op->kind == RAFT_MEM_OP_HS)
+		rc = f->set_hard_state(f, op->hs);
+	if (!rc)
+		rc = f->sync(f);
+	if (rc) {
+		fprintf(stderr, "sim: node %u: file shadow write: %s\n", n->id, err_name(rc));
+		f->destroy(f);
+		n->shadow = NULL;
+		n->shadow_dir[0] = '\0'; /* reported by the next comparison */
+	}
+}
+
+static void remove_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	char path[128];
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' && snprintf(path, sizeof path, "%s/%s", dir, de->d_name) < (int)sizeof path)
+			unlink(path);
+	closedir(d);
+	rmdir(dir);
+}
+
+static bool conf_equal(const struct raft_conf *a, const struct raft_conf *b)
+{
+	if (a->voter_count != b->voter_count || a->learner_count != b->learner_count)
+		return false;
+	for (unsigned i = 0; i < a->voter_count; i++)
+		if (a->voters[i] != b->voters[i])
+			return false;
+	for (unsigned i = 0; i < a->learner_count; i++)
+		if (a->learners[i] != b->learners[i])
+			return false;
+	return true;
+}
+
+/* After a restart: the file storage, reopened, must hold exactly what the memory storage holds. */
+static void shadow_compare(struct sim *s, struct sim_node *n, const struct raft_boot *mem)
+{
+	if (!s->o.file_shadow)
+		return;
+	if (!n->shadow) {
+		sim_fail(s, "node %u: file shadow failed earlier", n->id);
+		return;
+	}
+	n->shadow->destroy(n->shadow);
+	n->shadow = NULL;
+	struct raft_storage *f;
+	struct raft_boot b;
+	int rc = raft_file_open(n->shadow_dir, &f);
+	if (rc == 0)
+		rc = f->load(f, &b);
+	if (rc) {
+		sim_fail(s, "node %u: file shadow reopen: %s", n->id, err_name(rc));
+		return;
+	}
+	n->shadow = f;
+	const char *diff = NULL;
+	if (b.hs.term != mem->hs.term || b.hs.vote != mem->hs.vote || b.hs.commit != mem->hs.commit)
+		diff = "hard state";
+	else if (b.snap.index != mem->snap.index || b.snap.term != mem->snap.term ||
+	         !conf_equal(&b.snap.conf, &mem->snap.conf))
+		diff = "snapshot meta";
+	else if (b.snap_len != mem->snap_len || (b.snap_len && memcmp(b.snap_data, mem->snap_data, b.snap_len)))
+		diff = "snapshot data";
+	else if (b.entry_count != mem->entry_count)
+		diff = "entry count";
+	for (size_t i = 0; !diff && i < b.entry_count; i++) {
+		const struct raft_entry *x = &b.entries[i], *y = &mem->entries[i];
+		if (x->index != y->index || x->term != y->term || x->type != y->type || x->len != y->len ||
+		    (x->len && memcmp(x->data, y->data, x->len)))
+			diff = "an entry";
+	}
+	if (diff)
+		sim_fail(s, "node %u: file storage differs from memory storage after restart: %s (file %zu entries "
+		         "snap %llu, memory %zu snap %llu)", n->id, diff, b.entry_count, (unsigned long long)b.snap.index,
+		         mem->entry_count, (unsigned long long)mem->snap.index);
+}
+
+void sim_shadow_check_all(struct sim *s)
+{
+	for (uint32_t id = 1; id <= s->node_count && s->o.file_shadow && !s->failed; id++) {
+		struct sim_node *n = &s->nodes[id];
+		if (raft_mem_pending(n->st))
+			continue;
+		struct raft_storage *st = raft_mem_storage(n->st);
+		struct raft_boot boot;
+		st->load(st, &boot);
+		shadow_compare(s, n, &boot);
+	}
+}
+
 int sim_init(struct sim *s, const struct sim_opts *o)
 {
 	memset(s, 0, sizeof *s);
@@ -117,6 +235,15 @@ int sim_init(struct sim *s, const struct sim_opts *o)
 		int rc = raft_mem_new(&n->st);
 		assert(rc == 0);
 		(void)rc;
+		if (o->file_shadow) {
+			port_sys.fsync = no_sync;
+			port_sys.fdatasync = no_sync;
+			log_set_level(LOG_ERROR); /* torn tails are expected here */
+			snprintf(n->shadow_dir, sizeof n->shadow_dir, "/tmp/ferry-sim-XXXXXX");
+			if (!mkdtemp(n->shadow_dir) || raft_file_open(n->shadow_dir, &n->shadow) != 0)
+				sim_fail(s, "node %u: cannot create the file shadow", id);
+			raft_mem_observe(n->st, shadow_apply, n);
+		}
 		/* A spare node starts with an empty configuration and waits to be added (raft_boot). */
 		struct raft_boot b = boot;
 		if (id > o->voters)
@@ -141,7 +268,13 @@ void sim_deinit(struct sim *s)
 		raft_free(n->r);
 		if (n->st)
 			raft_mem_storage(n->st)->destroy(raft_mem_storage(n->st));
+		if (n->shadow)
+			n->shadow->destroy(n->shadow);
+		if (n->shadow_dir[0])
+			remove_dir(n->shadow_dir);
 	}
+	if (s->o.file_shadow)
+		port_syscalls_reset();
 	for (size_t i = 0; i < s->q_len; i++)
 		free(s->q[i].buf);
 	free(s->q);
@@ -209,7 +342,7 @@ static void deliver_at(struct sim *s, size_t qi)
 	if (n->up && !s->failed) {
 		int rc = raft_step_bytes(n->r, m.buf, m.len);
 		if (rc == ERR_PROTOCOL)
-			sim_fail(s, "node %u: two leaders in term %llu (message from %u)", m.to,
+			sim_fail(s, "node %u: protocol violation in term %llu (message from %u)", m.to,
 			         (unsigned long long)n->r->term, m.from);
 		else if (rc)
 			sim_fail(s, "node %u: step %s from %u: %s", m.to, raft_msg_type_name(m.type), m.from,
@@ -500,6 +633,7 @@ int sim_restart(struct sim *s, uint32_t id)
 	struct raft_storage *st = raft_mem_storage(n->st);
 	struct raft_boot boot;
 	st->load(st, &boot);
+	shadow_compare(s, n, &boot);
 	n->restarts++;
 	boot_node(s, n, &boot);
 	if (!n->up)

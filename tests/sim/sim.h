@@ -40,6 +40,8 @@ struct sim_node {
 	uint64_t lead_term, lead_last, lead_last_term;
 	uint64_t lm_checked, lm_checked_term;
 	uint64_t applied_count, restarts;
+	struct raft_storage *shadow; /* file storage holding what raft_mem made durable */
+	char shadow_dir[64];
 };
 
 struct sim_entry_key {
@@ -65,6 +67,7 @@ struct sim_opts {
 	unsigned compact_every;     /* take a snapshot after this many applied entries (0 = never) */
 	unsigned max_inflight;
 	unsigned max_msg_entries;
+	bool file_shadow;           /* mirror every durable write into a raft_file and compare on restart */
 	int verbose;
 };
 
@@ -126,6 +129,8 @@ void sim_step_ms(struct sim *s);
 /* Check every invariant now; records the first failure in s->why. */
 void sim_check(struct sim *s);
 void sim_dump(const struct sim *s, FILE *f);
+/* With file_shadow: every node's file storage, reopened, must equal its memory storage. */
+void sim_shadow_check_all(struct sim *s);
 void sim_fail(struct sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 uint64_t sim_rand(struct sim *s);

@@ -31,6 +31,7 @@ static void pick_opts(struct sim_opts *o, uint64_t seed, struct sim *rng)
 	o->compact_every = sim_rand_below(rng, 4) == 0 ? 0 : 10 + (unsigned)sim_rand_below(rng, 60);
 	static const unsigned inflight[] = {1, 2, 8, 64};
 	o->max_inflight = inflight[sim_rand_below(rng, 4)];
+	o->file_shadow = seed % 10 == 0; /* one seed in ten also checks raft_file against raft_mem */
 }
 
 static uint32_t random_node(struct sim *s) { return 1 + (uint32_t)sim_rand_below(s, s->node_count); }
@@ -207,9 +208,9 @@ void sim_run_seed(uint64_t seed, int verbose, struct sim_result *res)
 	o.verbose = verbose;
 	if (verbose)
 		fprintf(stderr, "sim: seed %llu voters %u spare %u drop %u%% dup %u%% delay 1-%u ms prevote %d "
-		        "checkquorum %d compact %u inflight %u\n", (unsigned long long)seed, o.voters, o.spare,
+		        "checkquorum %d compact %u inflight %u file %d\n", (unsigned long long)seed, o.voters, o.spare,
 		        o.drop_pct, o.dup_pct, o.delay_max_ms, o.pre_vote, o.check_quorum, o.compact_every,
-		        o.max_inflight);
+		        o.max_inflight, o.file_shadow);
 	sim_init(&s, &o);
 	struct chaos ch = {0};
 	uint64_t payload = 0;
@@ -219,6 +220,8 @@ void sim_run_seed(uint64_t seed, int verbose, struct sim_result *res)
 	}
 	if (!s.failed)
 		liveness(&s, res);
+	if (!s.failed)
+		sim_shadow_check_all(&s);
 	if (s.failed && verbose)
 		sim_dump(&s, stderr);
 	res->ok = !s.failed;

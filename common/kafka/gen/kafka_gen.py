@@ -223,8 +223,9 @@ def emit(schema_dir, out_dir):
         if not fields:
             c.append("\t{ NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL },")
         c.append("};")
-        c.append('const struct kafka_struct %s_desc = { "%s", sizeof(struct %s), %d, %s_f };\n'
-                 % (cname, cname, cname, len(fields), cname))
+        has_tagged = any("tag" in f for f in fields)
+        c.append('const struct kafka_struct %s_desc = { "%s", sizeof(struct %s), %d, %s, %s_f };\n'
+                 % (cname, cname, cname, len(fields), "true" if has_tagged else "false", cname))
     c.extend(asserts)
     c.append("")
     for m in msgs:

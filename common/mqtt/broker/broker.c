@@ -39,11 +39,13 @@ struct mqtt_broker *mqtt_broker_new(const struct mqtt_broker_config *cfg, const 
 	b->ops = *ops;
 	b->ctx = ctx;
 	bk_ht_init(&b->sessions);
-	bk_ht_init(&b->retained);
 	b->topic_lim.len_max = cfg->topic_len_max;
 	b->topic_lim.levels_max = cfg->topic_levels_max;
 	b->trie = mqtt_trie_new(&b->topic_lim);
-	if (!b->trie) {
+	b->retain_index = mqtt_retain_new(&b->topic_lim);
+	if (!b->trie || !b->retain_index) {
+		mqtt_trie_free(b->trie);
+		mqtt_retain_free(b->retain_index);
 		free(b);
 		return NULL;
 	}
@@ -65,6 +67,8 @@ const struct mqtt_broker_stats *mqtt_broker_stats(const struct mqtt_broker *b) {
 uint32_t mqtt_broker_packet_size_max(const struct mqtt_broker *b) { return b->cfg.packet_size_max; }
 
 uint8_t mqtt_broker_client_version(const struct mqtt_client *c) { return c->version; }
+
+void mqtt_broker_client_set_stalled(struct mqtt_client *c, bool stalled) { c->stalled = stalled; }
 
 struct mqtt_bytes mqtt_broker_client_id(const struct mqtt_client *c)
 {
@@ -93,6 +97,10 @@ void bk_client_kill(struct mqtt_broker *b, struct mqtt_client *c, uint8_t reason
 	if (c->state == CLIENT_CLOSING)
 		return;
 	if (c->state == CLIENT_CONNECTED && c->version == MQTT_V5 && reason5 != 0xFF) {
+		/* Codes that only a CONNACK may carry (a malformed second CONNECT: 0x84, 0x85) become Protocol
+		 * Error, which is what a second CONNECT is anyway (5.0 [MQTT-3.1.0-2]). */
+		if (!mqtt_reason_allowed(MQTT_DISCONNECT, reason5))
+			reason5 = MQTT_RC_PROTOCOL_ERROR;
 		struct mqtt_packet p = {.type = MQTT_DISCONNECT};
 		p.u.disconnect.reason = reason5;
 		/* 5.0 §3.14.2.2.3: a reason string unless the client asked for no problem information. */
@@ -112,7 +120,7 @@ struct mqtt_client *mqtt_broker_client_new(struct mqtt_broker *b, void *io, uint
 		return NULL;
 	c->io = io;
 	c->state = CLIENT_NEW;
-	c->accepted_ms = c->last_rx_ms = now_ms;
+	c->last_rx_ms = now_ms;
 	c->their_packet_max = UINT32_MAX;
 	c->next = b->clients;
 	if (b->clients)
@@ -144,7 +152,6 @@ static void client_release(struct mqtt_client *c)
 			free((void *)c->alias_out[i].ptr);
 		free(c->alias_out);
 	}
-	free(c->rx_qos2);
 	free(c);
 }
 
@@ -198,14 +205,9 @@ void mqtt_broker_client_set_blocked(struct mqtt_broker *b, struct mqtt_client *c
 
 struct mqtt_session *bk_session_new(struct mqtt_broker *b, struct mqtt_bytes client_id)
 {
-	struct mqtt_session *s = calloc(1, sizeof *s);
+	struct mqtt_session *s = calloc(1, sizeof *s + client_id.len + 1u);
 	if (!s)
 		return NULL;
-	s->client_id = malloc(client_id.len + 1u);
-	if (!s->client_id) {
-		free(s);
-		return NULL;
-	}
 	if (client_id.len)
 		memcpy(s->client_id, client_id.ptr, client_id.len);
 	s->client_id[client_id.len] = 0;
@@ -214,7 +216,6 @@ struct mqtt_session *bk_session_new(struct mqtt_broker *b, struct mqtt_bytes cli
 	s->h.key_len = s->client_id_len;
 	s->next_packet_id = 1;
 	if (bk_ht_insert(&b->sessions, &s->h)) {
-		free(s->client_id);
 		free(s);
 		return NULL;
 	}
@@ -258,6 +259,7 @@ void bk_session_destroy(struct mqtt_broker *b, struct mqtt_session *s)
 {
 	assert(!s->client);
 	bk_offline_remove(b, s);
+	bk_pressure_forget(b, s);
 	if (s->expiry_s > 0) {
 		struct mqtt_store_op op = {.kind = MQTT_STORE_SESSION_DEL};
 		op.client_id = (struct mqtt_bytes){(const uint8_t *)s->client_id, s->client_id_len};
@@ -267,9 +269,9 @@ void bk_session_destroy(struct mqtt_broker *b, struct mqtt_session *s)
 	bk_session_drop_subs(b, s);
 	bk_session_clear_queue(b, s);
 	bk_msg_unref(s->will);
+	free(s->rx_qos2);
 	bk_ht_remove(&b->sessions, &s->h);
 	b->stats.sessions--;
-	free(s->client_id);
 	free(s);
 }
 
@@ -295,20 +297,18 @@ void mqtt_broker_free(struct mqtt_broker *b)
 			bk_session_destroy(b, s);
 		}
 	}
-	for (uint32_t i = 0; b->retained.slots && i <= b->retained.mask; i++) {
-		while (b->retained.slots[i]) {
-			struct hnode *n = b->retained.slots[i];
-			bk_ht_remove(&b->retained, n);
-			bk_msg_unref(container_of(n, struct mqtt_msg, retained));
-		}
+	while (b->retained) {
+		struct mqtt_msg *m = b->retained;
+		b->retained = m->ret_next;
+		bk_msg_unref(m);
 	}
+	mqtt_retain_free(b->retain_index);
 	while (b->dlv_free) {
 		struct dlv *d = b->dlv_free;
 		b->dlv_free = d->next;
 		free(d);
 	}
 	bk_ht_deinit(&b->sessions);
-	bk_ht_deinit(&b->retained);
 	free(b->targets);
 	mqtt_trie_free(b->trie);
 	free(b);
@@ -448,7 +448,7 @@ uint32_t mqtt_broker_tick(struct mqtt_broker *b, uint64_t now_ms, int64_t wall_m
 	b->wall_minus_mono_ms = wall_ms - (int64_t)now_ms;
 	for (struct mqtt_client *c = b->clients, *next; c; c = next) {
 		next = c->next;
-		if (c->state == CLIENT_NEW && now_ms - c->accepted_ms >= b->cfg.connect_timeout_ms) {
+		if (c->state == CLIENT_NEW && now_ms - c->last_rx_ms >= b->cfg.connect_timeout_ms) {
 			c->state = CLIENT_CLOSING;
 			b->ops.close(b->ctx, c->io);
 		} else if (c->state == CLIENT_CONNECTED && c->keep_alive_s &&

@@ -63,6 +63,8 @@ enum mqtt_store_kind {
 	MQTT_STORE_QUEUE_DEL,    /* client_id, seq */
 	MQTT_STORE_RETAIN_PUT,   /* msg (its topic is the key) */
 	MQTT_STORE_RETAIN_DEL,   /* topic */
+	MQTT_STORE_RX_PUT,       /* client_id, packet_id: a QoS 2 message received, its PUBREL not yet */
+	MQTT_STORE_RX_DEL,       /* client_id, packet_id: PUBREL received */
 };
 
 /* Delivery states of a queued message (what is persisted, and what resend does on reconnect). */
@@ -110,8 +112,9 @@ struct mqtt_broker_ops {
 	uint8_t (*authenticate)(void *ctx, void *io, struct mqtt_connect_info *info);
 	/* Optional: may this client do access on topic (or filter for SUBSCRIBE)?  NULL: yes. */
 	bool (*authorize)(void *ctx, void *io, enum mqtt_acl_access access, struct mqtt_bytes topic);
-	/* Optional: a message from this client was queued for a connected subscriber whose queue is over half
-	 * full.  The caller should stop reading this client for a moment (backpressure instead of drops). */
+	/* Optional: a message from this client was queued for a connected, not stalled subscriber whose queue
+	 * is over half full.  The caller should stop reading this client for a moment (backpressure instead of
+	 * drops). */
 	void (*throttle)(void *ctx, void *io);
 	/* Optional: every accepted PUBLISH (after aliases are resolved) before fan-out; a route may buffer it.
 	 * Return true when it issued store work that the acknowledgement must wait for. */
@@ -168,6 +171,12 @@ uint8_t mqtt_broker_client_version(const struct mqtt_client *c);
 uint32_t mqtt_broker_packet_size_max(const struct mqtt_broker *b);
 /* Output backpressure: while blocked the engine queues (bounded) instead of sending to this client. */
 void mqtt_broker_client_set_blocked(struct mqtt_broker *b, struct mqtt_client *c, bool blocked, uint64_t now_ms);
+/* True while some connected, not stalled receiver that caused a throttle still has its queue over half
+ * full: the caller keeps throttled publishers paused until this turns false. */
+bool mqtt_broker_pressured(struct mqtt_broker *b);
+/* A blocked connection that has not drained for a while: its queue no longer throttles publishers (a
+ * receiver that stopped reading must not hold everyone back; its queue drops instead). */
+void mqtt_broker_client_set_stalled(struct mqtt_client *c, bool stalled);
 /* The client id once connected ("" before). */
 struct mqtt_bytes mqtt_broker_client_id(const struct mqtt_client *c);
 
@@ -193,5 +202,7 @@ int mqtt_broker_restore_queued(struct mqtt_broker *b, struct mqtt_session *s, ui
 			       const struct mqtt_msg_view *m, uint8_t qos, uint8_t state, uint16_t packet_id,
 			       uint32_t sub_id);
 int mqtt_broker_restore_retained(struct mqtt_broker *b, const struct mqtt_msg_view *m);
+/* An inbound QoS 2 packet id awaiting PUBREL: a resent PUBLISH with it is acknowledged, not delivered again. */
+int mqtt_broker_restore_rx_qos2(struct mqtt_broker *b, struct mqtt_session *s, uint16_t packet_id);
 
 #endif

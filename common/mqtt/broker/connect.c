@@ -138,7 +138,7 @@ static void negotiate(struct mqtt_broker *b, struct mqtt_client *c, const struct
 static struct mqtt_session *session_for(struct mqtt_broker *b, struct mqtt_bytes id, bool clean, bool *present)
 {
 	*present = false;
-	struct hnode *h = bk_ht_find(&b->sessions, 0, id.ptr, id.len);
+	struct hnode *h = bk_ht_find(&b->sessions, id.ptr, id.len);
 	struct mqtt_session *s = h ? container_of(h, struct mqtt_session, h) : NULL;
 	if (s && s->client)
 		takeover(b, s, clean);

@@ -244,6 +244,14 @@ void bk_session_pump(struct mqtt_broker *b, struct mqtt_session *s)
 	}
 }
 
+/* A connected receiver that is still reading, with its queue over half full: it slows publishers down. */
+static bool over_half(const struct mqtt_broker *b, const struct mqtt_session *s)
+{
+	return s->client && !s->client->stalled &&
+	       (s->queue.count + s->inflight.count >= b->cfg.queue_msgs_max / 2 ||
+		s->queue_bytes >= b->cfg.queue_bytes_max / 2);
+}
+
 void bk_deliver(struct mqtt_broker *b, struct mqtt_session *s, struct mqtt_msg *m, uint8_t qos, bool retain,
 	     uint32_t sub_id)
 {
@@ -277,9 +285,40 @@ void bk_deliver(struct mqtt_broker *b, struct mqtt_session *s, struct mqtt_msg *
 		return;
 	}
 	bk_dlv_push(&s->queue, d);
-	if (s->client && !s->client->blocked &&
-	    (s->queue.count + s->inflight.count >= b->cfg.queue_msgs_max / 2 || s->queue_bytes >= b->cfg.queue_bytes_max / 2))
+	if (over_half(b, s)) {
 		b->pressure = true;
+		if (!s->in_pressure && b->pressure_count < PRESSURE_LIST_MAX) {
+			s->in_pressure = true;
+			b->pressure_list[b->pressure_count++] = s;
+		}
+	}
+}
+
+void bk_pressure_forget(struct mqtt_broker *b, struct mqtt_session *s)
+{
+	if (!s->in_pressure)
+		return;
+	for (uint32_t i = 0; i < b->pressure_count; i++) {
+		if (b->pressure_list[i] == s) {
+			b->pressure_list[i] = b->pressure_list[--b->pressure_count];
+			break;
+		}
+	}
+	s->in_pressure = false;
+}
+
+bool mqtt_broker_pressured(struct mqtt_broker *b)
+{
+	for (uint32_t i = 0; i < b->pressure_count;) {
+		struct mqtt_session *s = b->pressure_list[i];
+		if (over_half(b, s)) {
+			i++;
+			continue;
+		}
+		s->in_pressure = false;
+		b->pressure_list[i] = b->pressure_list[--b->pressure_count];
+	}
+	return b->pressure_count > 0;
 }
 
 void bk_session_resend(struct mqtt_broker *b, struct mqtt_session *s)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "mqtt/broker/broker.h"
+#include "mqtt/retain.h"
 #include "mqtt/topic.h"
 #include "mqtt/trie.h"
 
@@ -17,7 +18,6 @@ struct hnode {
 	const uint8_t *key; /* owned by the containing object */
 	uint32_t key_len;
 	uint32_t hash;
-	uintptr_t scope;    /* part of the key; 0 unless a table needs two-part keys */
 };
 
 struct htable {
@@ -26,11 +26,11 @@ struct htable {
 	uint32_t count;
 };
 
-uint32_t bk_ht_hash(uintptr_t scope, const uint8_t *key, uint32_t len);
+uint32_t bk_ht_hash(const uint8_t *key, uint32_t len);
 void bk_ht_init(struct htable *t);
 void bk_ht_deinit(struct htable *t); /* frees the slot array only */
-struct hnode *bk_ht_find(const struct htable *t, uintptr_t scope, const uint8_t *key, uint32_t len);
-int bk_ht_insert(struct htable *t, struct hnode *n); /* n's key/hash/scope set; 0 or ERR_NOMEM */
+struct hnode *bk_ht_find(const struct htable *t, const uint8_t *key, uint32_t len);
+int bk_ht_insert(struct htable *t, struct hnode *n); /* n's key set; 0 or ERR_NOMEM */
 void bk_ht_remove(struct htable *t, struct hnode *n);
 /* Iteration: for (i = 0; i <= mask; i++) for (n = slots[i]; ...). */
 
@@ -50,7 +50,7 @@ struct mqtt_msg {
 	int64_t created_wall_ms;
 	const struct mqtt_session *origin; /* for No Local; cleared when that session ends */
 	struct mqtt_props *props; /* decoded forwardable properties, views into data; NULL when none */
-	struct hnode retained;    /* in b->retained when this is the retained message of its topic */
+	struct mqtt_msg *ret_prev, *ret_next; /* b->retained list while this is its topic's retained message */
 	uint8_t data[];           /* topic | props | payload */
 };
 
@@ -101,7 +101,6 @@ struct mqtt_session {
 	struct mqtt_client *client; /* NULL when disconnected */
 	struct mqtt_session *next_offline; /* b->offline list (sessions waiting to expire) */
 	struct mqtt_session *prev_offline;
-	char *client_id;
 	uint16_t client_id_len;
 	uint8_t version;
 	uint32_t expiry_s;          /* 0: ends with the connection; UINT32_MAX: never */
@@ -121,6 +120,11 @@ struct mqtt_session {
 	/* fan-out scratch: set when this session is in b->targets for the current message */
 	uint64_t match_epoch;
 	uint32_t target_index;
+	bool in_pressure;           /* listed in b->pressure_list */
+	/* inbound QoS 2 packet ids whose PUBREL has not come: session state (5.0 §4.1), not connection state */
+	uint16_t *rx_qos2;
+	uint16_t rx_qos2_count, rx_qos2_cap;
+	char client_id[];           /* NUL-terminated, client_id_len bytes */
 };
 
 enum client_state { CLIENT_NEW, CLIENT_CONNECTED, CLIENT_CLOSING };
@@ -132,17 +136,15 @@ struct mqtt_client {
 	uint8_t state;
 	uint8_t version;
 	bool blocked;
+	bool stalled;               /* blocked and not draining (the caller decides) */
 	bool will_suppressed;       /* normal DISCONNECT received */
 	uint16_t keep_alive_s;
-	uint64_t accepted_ms, last_rx_ms;
+	uint64_t last_rx_ms;        /* the accept time until CONNECT (connect timeout), then keepalive */
 	/* limits negotiated at CONNECT */
 	uint16_t send_window;       /* outbound in flight: min(their Receive Maximum, inflight_max) */
 	uint32_t their_packet_max;  /* Maximum Packet Size they accept; UINT32_MAX if none */
 	uint16_t alias_in_max, alias_out_max;
 	bool problem_info;          /* Request Problem Information */
-	/* inbound QoS 2 packet ids waiting for PUBREL, and QoS 1/2 counted against our Receive Maximum */
-	uint16_t *rx_qos2;
-	uint16_t rx_qos2_count;
 	uint16_t rx_max;            /* our Receive Maximum as advertised at CONNECT */
 	/* topic aliases */
 	struct mqtt_bytes *alias_in;     /* alias_in_max entries, heap copies of topics */
@@ -165,7 +167,8 @@ struct mqtt_broker {
 	void *ctx;
 	struct mqtt_broker_stats stats;
 	struct htable sessions;
-	struct htable retained;  /* struct mqtt_msg.retained */
+	struct mqtt_retain *retain_index; /* topic -> retained message, and filter matching (mqtt/retain.h) */
+	struct mqtt_msg *retained;        /* every retained message, for shutdown */
 	struct mqtt_trie *trie;
 	struct mqtt_topic_limits topic_lim;
 	struct mqtt_client *clients;
@@ -175,6 +178,9 @@ struct mqtt_broker {
 	int64_t wall_minus_mono_ms;
 	uint64_t now_ms;
 	bool pressure;           /* set by deliver() when a connected receiver's queue is over half full */
+#define PRESSURE_LIST_MAX 256
+	struct mqtt_session *pressure_list[PRESSURE_LIST_MAX]; /* receivers that caused a throttle */
+	uint32_t pressure_count;
 	uint64_t store_ops;      /* count of ops->store calls, to know whether an ack must wait */
 	/* fan-out scratch */
 	uint64_t match_epoch;
@@ -230,6 +236,9 @@ int bk_handle_ack(struct mqtt_broker *b, struct mqtt_client *c, uint8_t type, co
 void bk_session_clear_queue(struct mqtt_broker *b, struct mqtt_session *s);
 void bk_dlv_persist(struct mqtt_broker *b, struct mqtt_session *s, struct dlv *d);
 void bk_queue_expire(struct mqtt_broker *b, struct mqtt_session *s);
+void bk_pressure_forget(struct mqtt_broker *b, struct mqtt_session *s);
+/* publish.c: remember an inbound QoS 2 id (0, ERR_FULL over cap_max, ERR_NOMEM) */
+int bk_rx_qos2_add(struct mqtt_session *s, uint16_t id, uint16_t cap_max);
 
 /* subscribe.c */
 int bk_handle_subscribe(struct mqtt_broker *b, struct mqtt_client *c, const struct mqtt_subscribe *p);
@@ -239,6 +248,5 @@ int bk_sub_add(struct mqtt_broker *b, struct mqtt_session *s, struct mqtt_bytes 
 void bk_session_drop_subs(struct mqtt_broker *b, struct mqtt_session *s);
 /* Collect the sessions that receive a message on topic into b->targets. */
 void bk_match_topic(struct mqtt_broker *b, const struct mqtt_msg *m);
-bool bk_topic_matches(const uint8_t *filter, size_t flen, const uint8_t *topic, size_t tlen);
 
 #endif

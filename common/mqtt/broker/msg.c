@@ -33,7 +33,7 @@ struct mqtt_msg *bk_msg_new(struct mqtt_broker *b, const struct mqtt_msg_view *v
 	m->created_wall_ms = v->created_wall_ms;
 	m->origin = NULL;
 	m->props = NULL;
-	memset(&m->retained, 0, sizeof m->retained);
+	m->ret_prev = m->ret_next = NULL;
 	if (v->topic.len)
 		memcpy(m->data, v->topic.ptr, v->topic.len);
 	if (v->props.len)

@@ -14,41 +14,55 @@ static bool sys_topic(const struct mqtt_msg *m)
 	return m->topic_len >= 5 && !memcmp(msg_topic(m), "$SYS/", 5);
 }
 
+static void retained_unlink(struct mqtt_broker *b, struct mqtt_msg *m)
+{
+	if (m->ret_prev)
+		m->ret_prev->ret_next = m->ret_next;
+	else
+		b->retained = m->ret_next;
+	if (m->ret_next)
+		m->ret_next->ret_prev = m->ret_prev;
+	m->ret_prev = m->ret_next = NULL;
+	b->stats.msgs_retained--;
+	bk_msg_unref(m);
+}
+
 void bk_retain_set(struct mqtt_broker *b, struct mqtt_msg *m)
 {
-	struct hnode *h = bk_ht_find(&b->retained, 0, msg_topic(m), m->topic_len);
 	struct mqtt_store_op op = {0};
-	if (h) {
-		bk_ht_remove(&b->retained, h);
-		bk_msg_unref(container_of(h, struct mqtt_msg, retained));
-		b->stats.msgs_retained--;
-	}
-	if (m->payload_len == 0) {
-		/* 3.1.1 [MQTT-3.3.1-10], 5.0 [MQTT-3.3.1-6]: an empty retained message clears the topic. */
-		if (h && !sys_topic(m)) {
-			op.kind = MQTT_STORE_RETAIN_DEL;
-			op.filter = (struct mqtt_bytes){msg_topic(m), m->topic_len};
-			bk_store_op(b, &op);
-		}
-		return;
-	}
-	if (b->stats.msgs_retained >= b->cfg.retained_max) {
+	uint64_t old = 0;
+	bool keep = m->payload_len > 0;
+	bool full = keep && b->stats.msgs_retained >= b->cfg.retained_max &&
+		    !mqtt_retain_get(b->retain_index, msg_topic(m), m->topic_len);
+	if (full) {
 		b->stats.msgs_dropped++;
 		log_warn("mqtt: retained store full (%u); not keeping %.*s", b->cfg.retained_max, (int)m->topic_len,
 			 (const char *)msg_topic(m));
-		if (h) {
+		return;
+	}
+	/* 3.1.1 [MQTT-3.3.1-10], 5.0 [MQTT-3.3.1-6]: an empty retained message clears the topic. */
+	int rc = mqtt_retain_set(b->retain_index, msg_topic(m), m->topic_len, keep ? (uint64_t)(uintptr_t)m : 0, &old);
+	if (rc < 0) {
+		b->stats.msgs_dropped++;
+		log_warn("mqtt: retained %.*s not kept: %s", (int)m->topic_len, (const char *)msg_topic(m), err_str(rc));
+		return;
+	}
+	if (old)
+		retained_unlink(b, (struct mqtt_msg *)(uintptr_t)old);
+	if (!keep) {
+		if (old && !sys_topic(m)) {
 			op.kind = MQTT_STORE_RETAIN_DEL;
 			op.filter = (struct mqtt_bytes){msg_topic(m), m->topic_len};
 			bk_store_op(b, &op);
 		}
 		return;
 	}
-	m->retained.key = msg_topic(m);
-	m->retained.key_len = m->topic_len;
-	m->retained.scope = 0;
-	if (bk_ht_insert(&b->retained, &m->retained))
-		return;
 	bk_msg_ref(m);
+	m->ret_prev = NULL;
+	m->ret_next = b->retained;
+	if (b->retained)
+		b->retained->ret_prev = m;
+	b->retained = m;
 	b->stats.msgs_retained++;
 	if (sys_topic(m))
 		return; /* the broker's own statistics are rebuilt after a restart, not stored */
@@ -116,12 +130,41 @@ static int alias_resolve(struct mqtt_client *c, struct mqtt_publish *p)
 	return 0;
 }
 
-static int rx_qos2_find(const struct mqtt_client *c, uint16_t id)
+static int rx_qos2_find(const struct mqtt_session *s, uint16_t id)
 {
-	for (uint16_t i = 0; i < c->rx_qos2_count; i++)
-		if (c->rx_qos2[i] == id)
+	for (uint16_t i = 0; i < s->rx_qos2_count; i++)
+		if (s->rx_qos2[i] == id)
 			return i;
 	return -1;
+}
+
+int bk_rx_qos2_add(struct mqtt_session *s, uint16_t id, uint16_t cap_max)
+{
+	if (s->rx_qos2_count >= cap_max)
+		return ERR_FULL;
+	if (s->rx_qos2_count == s->rx_qos2_cap) {
+		uint32_t cap = s->rx_qos2_cap ? s->rx_qos2_cap * 2u : 4u;
+		if (cap > cap_max)
+			cap = cap_max;
+		uint16_t *a = realloc(s->rx_qos2, cap * sizeof *a);
+		if (!a)
+			return ERR_NOMEM;
+		s->rx_qos2 = a;
+		s->rx_qos2_cap = (uint16_t)cap;
+	}
+	s->rx_qos2[s->rx_qos2_count++] = id;
+	return 0;
+}
+
+static void rx_store(struct mqtt_broker *b, struct mqtt_session *s, uint8_t kind, uint16_t id)
+{
+	if (!s->expiry_s)
+		return;
+	struct mqtt_store_op op = {.kind = kind};
+	op.client_id = (struct mqtt_bytes){(const uint8_t *)s->client_id, s->client_id_len};
+	op.packet_id = id;
+	op.qos = 2;
+	bk_store_op(b, &op);
 }
 
 static void ack(struct mqtt_broker *b, struct mqtt_client *c, uint8_t type, uint16_t id, uint8_t reason, unsigned flags)
@@ -151,12 +194,12 @@ int bk_handle_publish(struct mqtt_broker *b, struct mqtt_client *c, struct mqtt_
 		return rc;
 	uint8_t ack_type = p->qos == 1 ? MQTT_PUBACK : MQTT_PUBREC;
 	if (p->qos == 2) {
-		if (rx_qos2_find(c, p->packet_id) >= 0) {
+		if (rx_qos2_find(c->session, p->packet_id) >= 0) {
 			/* A resend of a QoS 2 message we have (5.0 §4.3.3): acknowledge, do not deliver again. */
 			ack(b, c, MQTT_PUBREC, p->packet_id, 0, 0);
 			return 0;
 		}
-		if (c->rx_qos2_count >= c->rx_max) {
+		if (c->session->rx_qos2_count >= c->rx_max) {
 			bk_client_kill(b, c, MQTT_RC_RECEIVE_MAX_EXCEEDED); /* 5.0 §3.3.4 */
 			return 0;
 		}
@@ -193,12 +236,10 @@ int bk_handle_publish(struct mqtt_broker *b, struct mqtt_client *c, struct mqtt_
 	if (p->qos == 0)
 		return 0;
 	if (p->qos == 2) {
-		if (!c->rx_qos2) {
-			c->rx_qos2 = malloc(sizeof *c->rx_qos2 * c->rx_max);
-			if (!c->rx_qos2)
-				return ERR_NOMEM;
-		}
-		c->rx_qos2[c->rx_qos2_count++] = p->packet_id;
+		int rc2 = bk_rx_qos2_add(c->session, p->packet_id, c->rx_max);
+		if (rc2)
+			return rc2;
+		rx_store(b, c->session, MQTT_STORE_RX_PUT, p->packet_id);
 	}
 	/* Persist before acknowledging: the ack waits for the commit of what this message caused. */
 	ack(b, c, ack_type, p->packet_id, 0, wait || b->store_ops != ops_before ? MQTT_SEND_AFTER_COMMIT : 0);
@@ -207,12 +248,15 @@ int bk_handle_publish(struct mqtt_broker *b, struct mqtt_client *c, struct mqtt_
 
 int bk_handle_pubrel(struct mqtt_broker *b, struct mqtt_client *c, const struct mqtt_ack *a)
 {
-	int i = rx_qos2_find(c, a->packet_id);
+	struct mqtt_session *s = c->session;
+	int i = rx_qos2_find(s, a->packet_id);
 	uint8_t reason = 0;
-	if (i < 0)
+	if (i < 0) {
 		reason = MQTT_RC_PACKET_ID_NOT_FOUND; /* 5.0 §4.3.3: still answer with PUBCOMP */
-	else
-		c->rx_qos2[i] = c->rx_qos2[--c->rx_qos2_count];
+	} else {
+		s->rx_qos2[i] = s->rx_qos2[--s->rx_qos2_count];
+		rx_store(b, s, MQTT_STORE_RX_DEL, a->packet_id);
+	}
 	ack(b, c, MQTT_PUBCOMP, a->packet_id, c->version == MQTT_V5 ? reason : 0, 0);
 	return 0;
 }

@@ -5,7 +5,7 @@
 
 struct mqtt_session *mqtt_broker_session_find(struct mqtt_broker *b, struct mqtt_bytes client_id)
 {
-	struct hnode *h = bk_ht_find(&b->sessions, 0, client_id.ptr, client_id.len);
+	struct hnode *h = bk_ht_find(&b->sessions, client_id.ptr, client_id.len);
 	return h ? container_of(h, struct mqtt_session, h) : NULL;
 }
 
@@ -13,7 +13,7 @@ struct mqtt_session *mqtt_broker_restore_session(struct mqtt_broker *b, struct m
 						 uint32_t expiry_s, uint8_t version, uint64_t now_ms)
 {
 	b->now_ms = now_ms;
-	if (client_id.len > UINT16_MAX || expiry_s == 0 || bk_ht_find(&b->sessions, 0, client_id.ptr, client_id.len))
+	if (client_id.len > UINT16_MAX || expiry_s == 0 || bk_ht_find(&b->sessions, client_id.ptr, client_id.len))
 		return NULL;
 	struct mqtt_session *s = bk_session_new(b, client_id);
 	if (!s)
@@ -88,4 +88,12 @@ int mqtt_broker_restore_retained(struct mqtt_broker *b, const struct mqtt_msg_vi
 	b->ops.store = store;
 	bk_msg_unref(m);
 	return 0;
+}
+
+int mqtt_broker_restore_rx_qos2(struct mqtt_broker *b, struct mqtt_session *s, uint16_t packet_id)
+{
+	if (!packet_id)
+		return ERR_CORRUPT;
+	uint16_t cap = b->cfg.receive_max ? b->cfg.receive_max : 1;
+	return bk_rx_qos2_add(s, packet_id, cap);
 }

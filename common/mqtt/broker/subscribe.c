@@ -161,53 +161,33 @@ void bk_match_topic(struct mqtt_broker *b, const struct mqtt_msg *m)
 	b->matching = NULL;
 }
 
-bool bk_topic_matches(const uint8_t *f, size_t flen, const uint8_t *t, size_t tlen)
-{
-	if (tlen && t[0] == '$' && flen && (f[0] == '+' || f[0] == '#'))
-		return false; /* [MQTT-4.7.2-1] */
-	size_t fi = 0, ti = 0;
-	for (;;) {
-		if (fi < flen && f[fi] == '#')
-			return true;
-		if (fi < flen && f[fi] == '+') {
-			while (ti < tlen && t[ti] != '/')
-				ti++;
-			fi++;
-		} else {
-			while (fi < flen && ti < tlen && f[fi] != '/' && t[ti] != '/' && f[fi] == t[ti]) {
-				fi++;
-				ti++;
-			}
-			if ((fi < flen && f[fi] != '/') || (ti < tlen && t[ti] != '/'))
-				return false;
-		}
-		if (fi >= flen && ti >= tlen)
-			return true;
-		if (fi >= flen)
-			return false;
-		if (ti >= tlen)
-			return fi + 2 == flen && f[fi + 1] == '#'; /* "a/#" matches "a" */
-		fi++;
-		ti++;
-	}
-}
-
 /* ---- SUBSCRIBE / UNSUBSCRIBE ------------------------------------------------------------------------- */
 
+struct retained_walk {
+	struct mqtt_broker *b;
+	struct mqtt_session *s;
+	uint8_t qos;
+	uint32_t sub_id;
+};
+
+static int retained_one(void *ctx, uint64_t ref)
+{
+	struct retained_walk *w = ctx;
+	struct mqtt_msg *m = (struct mqtt_msg *)(uintptr_t)ref;
+	struct mqtt_bytes topic = {msg_topic(m), m->topic_len};
+	if (w->b->ops.authorize && w->s->client &&
+	    !w->b->ops.authorize(w->b->ctx, w->s->client->io, MQTT_ACL_READ, topic))
+		return 0;
+	bk_deliver(w->b, w->s, m, w->qos < m->qos ? w->qos : m->qos, true, w->sub_id);
+	return 0;
+}
+
+/* The retained index (mqtt/retain.h) walks only the topics the filter can match. */
 static void send_retained(struct mqtt_broker *b, struct mqtt_session *s, struct mqtt_bytes filter, uint8_t qos,
 			  uint32_t sub_id)
 {
-	for (uint32_t i = 0; b->retained.slots && i <= b->retained.mask; i++) {
-		for (struct hnode *h = b->retained.slots[i]; h; h = h->next) {
-			struct mqtt_msg *m = container_of(h, struct mqtt_msg, retained);
-			struct mqtt_bytes topic = {msg_topic(m), m->topic_len};
-			if (!bk_topic_matches(filter.ptr, filter.len, topic.ptr, topic.len))
-				continue;
-			if (b->ops.authorize && s->client && !b->ops.authorize(b->ctx, s->client->io, MQTT_ACL_READ, topic))
-				continue;
-			bk_deliver(b, s, m, qos < m->qos ? qos : m->qos, true, sub_id);
-		}
-	}
+	struct retained_walk w = {b, s, qos, sub_id};
+	(void)mqtt_retain_match(b->retain_index, filter.ptr, filter.len, retained_one, &w);
 }
 
 /* 5.0 §3.9.3 SUBACK reason for a filter error; 3.1.1 has only 0x80 "Failure". */

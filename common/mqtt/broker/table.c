@@ -1,15 +1,12 @@
-/* A small intrusive hash table keyed by (scope, bytes): sessions by client id, retained messages by topic,
- * subscription tree nodes by (parent, level).  Chained, power-of-two slots, grows at load factor 1. */
+/* A small intrusive hash table keyed by bytes: sessions by client id.  Chained, power-of-two slots,
+ * grows at load factor 1.  (Subscriptions and retained messages have their own indexes in mqtt/trie.h and
+ * mqtt/retain.h.) */
 #include "mqtt/broker/internal.h"
 
-uint32_t bk_ht_hash(uintptr_t scope, const uint8_t *key, uint32_t len)
+uint32_t bk_ht_hash(const uint8_t *key, uint32_t len)
 {
-	/* FNV-1a over the scope then the key: short keys, no adversarial concern beyond chain length. */
+	/* FNV-1a: short keys, no adversarial concern beyond chain length. */
 	uint32_t h = 2166136261u;
-	for (unsigned i = 0; i < sizeof scope; i++) {
-		h ^= (uint8_t)(scope >> (i * 8));
-		h *= 16777619u;
-	}
 	for (uint32_t i = 0; i < len; i++) {
 		h ^= key[i];
 		h *= 16777619u;
@@ -30,13 +27,13 @@ void bk_ht_deinit(struct htable *t)
 	bk_ht_init(t);
 }
 
-struct hnode *bk_ht_find(const struct htable *t, uintptr_t scope, const uint8_t *key, uint32_t len)
+struct hnode *bk_ht_find(const struct htable *t, const uint8_t *key, uint32_t len)
 {
 	if (!t->slots)
 		return NULL;
-	uint32_t h = bk_ht_hash(scope, key, len);
+	uint32_t h = bk_ht_hash(key, len);
 	for (struct hnode *n = t->slots[h & t->mask]; n; n = n->next)
-		if (n->hash == h && n->scope == scope && n->key_len == len && (len == 0 || !memcmp(n->key, key, len)))
+		if (n->hash == h && n->key_len == len && (len == 0 || !memcmp(n->key, key, len)))
 			return n;
 	return NULL;
 }
@@ -68,7 +65,7 @@ int bk_ht_insert(struct htable *t, struct hnode *n)
 {
 	if ((!t->slots || t->count > t->mask) && grow(t) && !t->slots)
 		return ERR_NOMEM; /* a failed grow with slots present just means longer chains */
-	n->hash = bk_ht_hash(n->scope, n->key, n->key_len);
+	n->hash = bk_ht_hash(n->key, n->key_len);
 	struct hnode **slot = &t->slots[n->hash & t->mask];
 	n->next = *slot;
 	*slot = n;

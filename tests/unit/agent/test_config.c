@@ -85,8 +85,11 @@ static void test_errors(void **state)
 	expect_error("[limits]\nconnect_timeout 10\n", "duration");
 	expect_error("[mqtt]\nport 0\n", "out of range");
 	expect_error("[store]\nsync sometimes\n", "not one of");
-	expect_error("[route sensors]\n", "unknown section");
-	expect_error("[uplink]\n", "unknown section");
+	expect_error("[route]\n", "needs a name");
+	expect_error("[route a]\n[route a]\n", "defined twice");
+	expect_error("[route a]\ntopic \"\"\n", "needs filter and topic");
+	expect_error("[route a]\npriority 10\n", "out of range");
+	expect_error("[uplink]\nenabled true\nbootstrap nohost\n", "bootstrap must be host:port");
 	expect_error("[mqtt_tls]\nenabled true\n", "needs cert_file");
 	expect_error("[mqtt_tls]\nenabled true\ncert_file a\nkey_file b\nrequire_certificate true\n", "needs ca_file");
 	expect_error("[websocket]\nenabled true\nuse_identity_as_username true\n", "needs require_certificate");
@@ -94,6 +97,7 @@ static void test_errors(void **state)
 	expect_error("[websocket]\nenabled true\npath mqtt\n", "start with '/'");
 	expect_error("[limits]\nmax_queued_messages 5\n", "max_inflight is over");
 	expect_error("[mqtt]\nport 1\nport 2\n", "set twice");
+	expect_error("[limits]\nmax_packet_size 32m\n", "max_queued_bytes is under max_packet_size");
 }
 
 static char *slurp(const char *path, size_t *len)

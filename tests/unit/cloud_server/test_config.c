@@ -34,7 +34,7 @@ static void test_sections_and_users(void **state)
 	(void)state;
 	char err[256];
 	const char *text = "node_id 3\ndata_dir /data/ferry\n[listener]\nhost 0.0.0.0\nport 9093\nsasl on\n"
-			   "advertised_host kafka.example\n[limits]\ninflight_max 5\nrequest_bytes_max 1m\n"
+			   "advertised_host kafka.example\n[limits]\ninflight_max 5\nrequest_bytes_max 2m\n"
 			   "request_bytes_max_unauth 64k\n[topics]\nflush always\nretention 2d\n"
 			   "[user alice]\npassword \"two words\"\n[user bob]\npassword x\n";
 	assert_int_equal(cloud_config_load_text(&c, text, err, sizeof err), 0);
@@ -60,6 +60,7 @@ static void test_refusals(void **state)
 		"[groups]\nsession_timeout_min 10m\nsession_timeout_max 1m\n",
 		"[limits]\nrequest_bytes_max 1m\nrequest_bytes_max_unauth 2m\n",
 		"[topics]\ndefault_partitions 5\npartitions_max 2\n",
+		"[topics]\nsegment_bytes 1m\nmessage_bytes_max 2m\n",          /* a batch must fit a segment */
 		"[limits]\ninflight_max 0\n",
 		"[topics]\nflush sometimes\n",
 		"[user a]\npassword x\n[user a]\npassword y\n",

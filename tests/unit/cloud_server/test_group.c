@@ -313,6 +313,30 @@ static void test_initial_delay_and_validation(void **state)
 	group_coord_free(gc);
 }
 
+/* A static member whose connection dies while its JoinGroup is parked: the rebalance does not wait for it past
+ * its session timeout (10 s here), although its rebalance timeout is 20 s. */
+static void test_static_member_dies_in_rebalance(void **state)
+{
+	(void)state;
+	struct group_coord *gc = coord(0);
+	struct client a = {.name = "a", .conn = 1}, s = {.name = "s", .conn = 2};
+	full_join(gc, &a, 0);
+	sync_as(gc, &a, (struct group_assignment_in[]){{V(a.member_id), V("p0")}}, 1, 0);
+	join_as(gc, &s, "inst-s", 100);     /* static: a rebalance starts; s is parked, a must rejoin */
+	int sj = s.joins;
+	group_conn_closed(gc, 2, 200);      /* s's process dies with its JoinGroup parked */
+	assert_int_equal(s.joins, sj + 1);  /* the orphaned request is answered (and dropped by the server) */
+	join_as(gc, &a, NULL, 300);         /* a rejoins: the join now waits only for s's session */
+	int aj = a.joins;
+	group_tick(gc, 9000);
+	assert_int_equal(a.joins, aj);
+	group_tick(gc, 10200);              /* s's session (10 s from its join) has expired: s is out */
+	assert_int_equal(a.joins, aj + 1);
+	assert_int_equal(a.join_err, 0);
+	assert_int_equal(a.members_seen, 1);
+	group_coord_free(gc);
+}
+
 /* At groups_max, an Empty group gives its slot to a new one; groups with members never do. */
 static void test_empty_groups_make_room(void **state)
 {
@@ -347,6 +371,7 @@ int main(void)
 		cmocka_unit_test(test_static_member_restart),
 		cmocka_unit_test(test_initial_delay_and_validation),
 		cmocka_unit_test(test_empty_groups_make_room),
+		cmocka_unit_test(test_static_member_dies_in_rebalance),
 	};
 	return cmocka_run_group_tests_name("cloud_server/group", tests, NULL, NULL);
 }

@@ -58,6 +58,14 @@ static void test_topics_and_offsets_survive_reopen(void **state)
 	assert_int_equal(topics_create(e.topics, "bad/name", 8, 1, false, &t), ERR_INVAL);
 	assert_int_equal(topics_create(e.topics, "zero", 4, 0, false, &t), ERR_INVAL);
 	assert_int_equal(topics_create(e.topics, "gone", 4, 1, false, &t), 0);
+	struct topic_overrides ov;
+	topic_overrides_none(&ov);
+	ov.retention_ms = 3600000;
+	ov.segment_bytes = 4 << 20;
+	assert_int_equal(topics_create_with(e.topics, "tuned", 5, 1, false, &ov, &t), 0);
+	ov.segment_bytes = 1 << 16; /* smaller than the largest batch: the log refuses it */
+	assert_int_not_equal(topics_create_with(e.topics, "badseg", 6, 1, false, &ov, &t), 0);
+	assert_null(topics_find(e.topics, "badseg", 6));
 	struct offset_commit_in c1[] = {{V("orders"), 0, 10, 0, V("m0")}, {V("orders"), 1, 20, 0, V("")}};
 	struct offset_commit_in c2[] = {{V("orders"), 0, 15, 0, V("later")}};
 	struct offset_commit_in c3[] = {{V("orders"), 2, 7, -1, V("")}};
@@ -72,6 +80,12 @@ static void test_topics_and_offsets_survive_reopen(void **state)
 	assert_non_null(topics_find(e.topics, "orders", 6));
 	assert_int_equal(topics_find(e.topics, "orders", 6)->partition_count, 3);
 	assert_null(topics_find(e.topics, "gone", 4));
+	struct topic *tuned = topics_find(e.topics, "tuned", 5);
+	assert_non_null(tuned);
+	assert_int_equal(tuned->ov.retention_ms, 3600000);
+	assert_int_equal(tuned->ov.segment_bytes, 4 << 20);
+	assert_true(tuned->ov.retention_bytes == TOPIC_INHERIT);
+	assert_true(topics_find(e.topics, "orders", 6)->ov.retention_ms == TOPIC_INHERIT);
 	char gone_dir[128];
 	snprintf(gone_dir, sizeof gone_dir, "%s/gone-0", e.dir);
 	assert_int_not_equal(access(gone_dir, F_OK), 0);

@@ -14,6 +14,9 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <mbedtls/base64.h>
+#include <mbedtls/md.h>
+#include <mbedtls/pkcs5.h>
 
 #include "base/rw.h"
 #include "kafka/conn.h"
@@ -37,7 +40,64 @@ struct fake {
 	struct bufferevent *peer;
 	struct net_tls *tls; /* server side, or NULL */
 	bool sasl_seen;      /* a SaslAuthenticate arrived */
+	char mech[32];       /* the mechanism the handshake chose */
+	int scram_step;
+	bool bad_server_sig; /* answer SCRAM with a wrong server signature (an impostor) */
+	char client_first_bare[512], server_first[512];
 };
+
+/* The server side of SCRAM (RFC 5802), written independently of kafka/scram.c: it checks the client's proof
+ * by recovering ClientKey and comparing H(ClientKey) with StoredKey. */
+static int scram_server(struct fake *f, const struct kafka_bytes *in, char *out, size_t cap)
+{
+	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(strcmp(f->mech, "SCRAM-SHA-512") == 0 ?
+								MBEDTLS_MD_SHA512 : MBEDTLS_MD_SHA256);
+	size_t dl = mbedtls_md_get_size(md);
+	static const uint8_t salt[] = "ferry-salt-16byt";
+	char msg[512];
+	snprintf(msg, sizeof msg, "%.*s", in->len, (const char *)in->p);
+	if (f->scram_step++ == 0) {
+		snprintf(f->client_first_bare, sizeof f->client_first_bare, "%s", msg + 3); /* after "n,," */
+		const char *r = strstr(msg, ",r=");
+		char salt64[64];
+		size_t olen;
+		mbedtls_base64_encode((unsigned char *)salt64, sizeof salt64, &olen, salt, 16);
+		snprintf(f->server_first, sizeof f->server_first, "r=%sSRVNONCE,s=%s,i=4096", r ? r + 3 : "", salt64);
+		return snprintf(out, cap, "%s", f->server_first);
+	}
+	char *p = strstr(msg, ",p=");
+	if (!p)
+		return -1;
+	*p = 0;
+	char auth[1024];
+	int an = snprintf(auth, sizeof auth, "%s,%s,%s", f->client_first_bare, f->server_first, msg);
+	uint8_t salted[64], ck[64], sk[64], sig[64], proof[96], key[64], ss[64];
+	size_t plen;
+	mbedtls_md_context_t ctx;
+	mbedtls_md_init(&ctx);
+	mbedtls_md_setup(&ctx, md, 1);
+	mbedtls_pkcs5_pbkdf2_hmac(&ctx, (const unsigned char *)"secret", 6, salt, 16, 4096, (uint32_t)dl, salted);
+	mbedtls_md_free(&ctx);
+	mbedtls_md_hmac(md, salted, dl, (const unsigned char *)"Client Key", 10, ck);
+	mbedtls_md(md, ck, dl, sk);
+	mbedtls_md_hmac(md, sk, dl, (const unsigned char *)auth, (size_t)an, sig);
+	if (mbedtls_base64_decode(proof, sizeof proof, &plen, (const unsigned char *)p + 3, strlen(p + 3)) || plen != dl)
+		return -1;
+	for (size_t i = 0; i < dl; i++)
+		key[i] = proof[i] ^ sig[i];
+	uint8_t h[64];
+	mbedtls_md(md, key, dl, h);
+	if (memcmp(h, sk, dl) != 0)
+		return -1; /* wrong password */
+	mbedtls_md_hmac(md, salted, dl, (const unsigned char *)"Server Key", 10, key);
+	mbedtls_md_hmac(md, key, dl, (const unsigned char *)auth, (size_t)an, ss);
+	if (f->bad_server_sig)
+		ss[0] ^= 1;
+	char v[100];
+	size_t vl;
+	mbedtls_base64_encode((unsigned char *)v, sizeof v, &vl, ss, dl);
+	return snprintf(out, cap, "v=%s", v);
+}
 
 static uint8_t f_arena[1 << 16], f_out[1 << 16];
 
@@ -124,7 +184,8 @@ static void fake_answer(struct fake *f, struct bufferevent *bev, const struct ka
 		r.mechanisms.items = &mech;
 		r.mechanisms.count = 1;
 		const struct kafka_str *m = &req->sasl_handshake.mechanism;
-		if (m->len != 5 || memcmp(m->p, "PLAIN", 5))
+		snprintf(f->mech, sizeof f->mech, "%.*s", m->len, m->p);
+		if (strcmp(f->mech, "PLAIN") && strcmp(f->mech, "SCRAM-SHA-256") && strcmp(f->mech, "SCRAM-SHA-512"))
 			r.error_code = KAFKA_EC_UNSUPPORTED_SASL_MECHANISM;
 		n = kafka_response_encode(h->api_key, h->api_version, h->correlation_id, &r, f_out, sizeof f_out);
 	} else if (h->api_key == KAFKA_API_SASL_AUTHENTICATE) {
@@ -132,7 +193,16 @@ static void fake_answer(struct fake *f, struct bufferevent *bev, const struct ka
 		kafka_msg_init(&kafka_msg_sasl_authenticate_response, &r);
 		const struct kafka_bytes *b = &req->sasl_authenticate.auth_bytes;
 		f->sasl_seen = true;
-		if (b->len != 13 || memcmp(b->p, "\0ferry\0secret", 13)) {
+		static char answer[512];
+		if (strncmp(f->mech, "SCRAM", 5) == 0) {
+			int an = scram_server(f, b, answer, sizeof answer);
+			if (an < 0) {
+				r.error_code = KAFKA_EC_SASL_AUTHENTICATION_FAILED;
+				r.error_message = (struct kafka_str){ "bad proof", 9 };
+			} else {
+				r.auth_bytes = (struct kafka_bytes){ (const uint8_t *)answer, an };
+			}
+		} else if (b->len != 13 || memcmp(b->p, "\0ferry\0secret", 13)) {
 			r.error_code = KAFKA_EC_SASL_AUTHENTICATION_FAILED;
 			r.error_message = (struct kafka_str){ "bad password", 12 };
 		}
@@ -456,13 +526,16 @@ static void test_connect_errors(void **state)
 	event_base_free(base);
 }
 
-/* SASL/PLAIN after negotiation: the right password reaches READY, a wrong one or an unknown mechanism ends the
- * connection with ERR_AUTH before any request of the owner goes out. */
+/* SASL after negotiation, PLAIN and SCRAM-SHA-256/512: the right password reaches READY; a wrong one, an
+ * unknown mechanism, or a SCRAM server whose signature does not verify (an impostor that does not know the
+ * password) ends the connection with ERR_AUTH before any request of the owner goes out. */
 static void test_sasl_plain(void **state)
 {
 	(void)state;
-	static const struct { const char *mech, *pass; int ready; } cases[] = {
-		{ "PLAIN", "secret", 1 }, { "PLAIN", "wrong", 0 }, { "SCRAM-SHA-256", "secret", 0 },
+	static const struct { const char *mech, *pass; int ready; bool impostor; } cases[] = {
+		{ "PLAIN", "secret", 1, false }, { "PLAIN", "wrong", 0, false }, { "OAUTHBEARER", "secret", 0, false },
+		{ "SCRAM-SHA-256", "secret", 1, false }, { "SCRAM-SHA-512", "secret", 1, false },
+		{ "SCRAM-SHA-256", "wrong", 0, false }, { "SCRAM-SHA-512", "secret", 0, true },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct ctx x;
@@ -470,6 +543,7 @@ static void test_sasl_plain(void **state)
 		memset(&x, 0, sizeof x);
 		x.base = event_base_new();
 		fake_start(&f, x.base);
+		f.bad_server_sig = cases[i].impostor;
 		struct kafka_conn_config cfg = { .client_id = "ferry-sasl", .sasl_mechanism = cases[i].mech,
 						 .sasl_username = "ferry", .sasl_password = cases[i].pass };
 		x.conn = kafka_conn_new(x.base, &cfg, on_event, &x);
@@ -478,7 +552,7 @@ static void test_sasl_plain(void **state)
 		assert_int_equal(x.ready, cases[i].ready);
 		if (!cases[i].ready)
 			assert_int_equal(x.close_err, ERR_AUTH);
-		assert_int_equal(f.sasl_seen, i < 2); /* an unsupported mechanism stops at the handshake */
+		assert_int_equal(f.sasl_seen, i != 2); /* an unsupported mechanism stops before any exchange */
 		teardown(&x, &f);
 	}
 }

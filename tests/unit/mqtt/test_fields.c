@@ -312,6 +312,15 @@ static void test_prop_table(void **state)
 	}
 	assert_int_equal(num_slots, (1u << MQTT_PROP_NUM_SLOTS) - 1);
 	assert_int_equal(byte_slots, (1u << MQTT_PROP_BYTES_SLOTS) - 1);
+	int defined = 0;
+	for (uint32_t id = 0; id < 256; id++) {
+		const struct mqtt_prop_info *in = mqtt_prop_lookup(id);
+		if (in) {
+			assert_int_equal(in->id, id);
+			defined++;
+		}
+	}
+	assert_int_equal(defined, MQTT_PROP_COUNT);
 	assert_null(mqtt_prop_lookup(0x04));
 	assert_null(mqtt_prop_lookup(0x2B));
 	assert_null(mqtt_prop_lookup(0));

@@ -105,6 +105,24 @@ static void test_short_body(void **state)
 	}
 }
 
+/* Oversize: every valid packet framed against a limit one byte below its size is refused as soon as the
+ * length is known (5.0 §3.1.2.11.4: the limit counts the whole packet), and accepted at its exact size. */
+static void test_oversize(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < NCASES; i++) {
+		const struct decode_case *c = &decode_cases[i];
+		if (c->expect)
+			continue;
+		struct mqtt_fixed h;
+		const uint8_t *in = (const uint8_t *)c->data;
+		assert_true(mqtt_frame(in, c->len, c->version, (uint32_t)c->len, &h) > 0);
+		assert_int_equal(mqtt_frame(in, c->len, c->version, (uint32_t)c->len - 1, &h), ERR_MQTT_PACKET_TOO_LARGE);
+		assert_int_equal(mqtt_frame(in, h.header_len, c->version, (uint32_t)c->len - 1, &h),
+				 ERR_MQTT_PACKET_TOO_LARGE); /* the header alone is enough to refuse */
+	}
+}
+
 static void test_roundtrip(void **state)
 {
 	(void)state;
@@ -259,6 +277,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),     cmocka_unit_test(test_truncated), cmocka_unit_test(test_short_body),
 		cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_frame),     cmocka_unit_test(test_err_mapping),
+		cmocka_unit_test(test_oversize),
 		cmocka_unit_test(test_reasons),   cmocka_unit_test(test_utf8),
 	};
 	return cmocka_run_group_tests_name("mqtt/packets", tests, NULL, NULL);

@@ -303,8 +303,8 @@ static void test_backpressure_queue_bound(void **state)
 	world_free();
 }
 
-/* A publisher whose messages fill a connected receiver's queue is asked to slow down; a blocked receiver
- * (not reading at all) does not hold publishers back: its queue drops instead. */
+/* A publisher whose messages fill a connected receiver's queue is asked to slow down; a stalled receiver
+ * (blocked and not draining) does not hold publishers back: its queue drops instead. */
 static void test_throttle(void **state)
 {
 	(void)state;
@@ -321,12 +321,92 @@ static void test_throttle(void **state)
 	assert_ptr_equal(W.throttled, p);
 	mqtt_broker_client_set_blocked(W.b, s->c, true, W.now);
 	publish(p, "t", "3", 1);
+	assert_int_equal(W.throttle_count, 2); /* blocked but not stalled: still throttles */
+	mqtt_broker_client_set_stalled(s->c, true);
 	publish(p, "t", "4", 1);
 	publish(p, "t", "5", 1); /* 1 in flight + 3 queued: over the bound, dropped */
-	assert_int_equal(W.throttle_count, 1);
+	assert_int_equal(W.throttle_count, 2);
 	assert_int_equal(mqtt_broker_stats(W.b)->msgs_dropped, 1);
 	conn_drop(s);
 	conn_drop(p);
+	world_free();
+}
+
+/* What a store hands back after a restart: a disconnected persistent session with its subscription, a
+ * delivery sent but unacknowledged and one still queued, and a retained message. */
+static void test_restore(void **state)
+{
+	(void)state;
+	world_init();
+	struct mqtt_session *s = mqtt_broker_restore_session(W.b, mqtt_cstr("back"), 3600, MQTT_V311, W.now);
+	assert_non_null(s);
+	assert_null(mqtt_broker_restore_session(W.b, mqtt_cstr("back"), 3600, MQTT_V311, W.now)); /* duplicate */
+	assert_int_equal(mqtt_broker_restore_sub(W.b, s, mqtt_cstr("r/#"), 1, 0), 0);
+	struct mqtt_msg_view v = {.topic = mqtt_cstr("r/1"), .payload = mqtt_cstr("sent"), .qos = 1};
+	assert_int_equal(mqtt_broker_restore_queued(W.b, s, 4, &v, 1, MQTT_DLV_PUBLISHED, 9, 0), 0);
+	v.payload = mqtt_cstr("queued");
+	assert_int_equal(mqtt_broker_restore_queued(W.b, s, 5, &v, 1, MQTT_DLV_QUEUED, 0, 0), 0);
+	assert_int_equal(mqtt_broker_restore_queued(W.b, s, 6, &v, 1, 7, 0, 0), ERR_CORRUPT); /* bad state */
+	struct mqtt_msg_view r = {.topic = mqtt_cstr("r/kept"), .payload = mqtt_cstr("ret"), .qos = 0};
+	assert_int_equal(mqtt_broker_restore_retained(W.b, &r), 0);
+	assert_int_equal(W.op_count, 0); /* restoring writes nothing back */
+	uint8_t rc;
+	bool present;
+	struct fake_conn *c = connect_full("back", MQTT_V311, false, 0, NULL, NULL, 0, 0, &rc, &present);
+	assert_true(present);
+	struct mqtt_packet *m = next(c);
+	assert_int_equal(m->type, MQTT_PUBLISH);
+	assert_true(m->u.publish.dup);
+	assert_int_equal(m->u.publish.packet_id, 9);
+	expect_publish(c, "r/1", "queued", 1);
+	assert_true(c->pkt.u.publish.packet_id != 9);
+	ack(c, MQTT_PUBACK, 9);
+	assert_int_equal(W.ops[W.op_count - 1].kind, MQTT_STORE_QUEUE_DEL);
+	assert_int_equal(W.ops[W.op_count - 1].seq, 4);
+	subscribe(c, "r/kept", 0);
+	expect_publish(c, "r/kept", "ret", 0);
+	assert_true(c->pkt.u.publish.retain);
+	conn_drop(c);
+	world_free();
+}
+
+/* The inbound QoS 2 state belongs to the session: a PUBLISH resent on a new connection, before PUBREL, is
+ * acknowledged and not delivered twice; for a persistent session the ids are stored. */
+static void test_qos2_in_across_reconnect(void **state)
+{
+	(void)state;
+	world_init();
+	struct fake_conn *s = connect_simple("s", MQTT_V311);
+	subscribe(s, "t", 2);
+	uint8_t rc;
+	bool present;
+	struct fake_conn *p = connect_full("p", MQTT_V5, true, 600, NULL, NULL, 0, 0, &rc, &present);
+	W.op_count = 0;
+	publish(p, "t", "once", 2);
+	assert_int_equal(W.ops[0].kind, MQTT_STORE_RX_PUT);
+	assert_int_equal(W.ops[0].packet_id, 7);
+	expect_publish(s, "t", "once", 2);
+	conn_drop(p); /* gone before it saw the PUBREC */
+	p = connect_full("p", MQTT_V5, false, 600, NULL, NULL, 0, 0, &rc, &present);
+	assert_true(present);
+	assert_int_equal(publish_full(p, "t", "once", 2, false, 7, NULL), 0);
+	assert_int_equal(next(p)->type, MQTT_PUBREC);
+	assert_int_equal(pending(s), 0); /* not delivered again */
+	ack(p, MQTT_PUBREL, 7);
+	assert_int_equal(next(p)->type, MQTT_PUBCOMP);
+	assert_int_equal(p->pkt.u.ack.reason, 0);
+	assert_int_equal(W.ops[W.op_count - 1].kind, MQTT_STORE_RX_DEL);
+	/* restored after a restart */
+	struct mqtt_session *ses = mqtt_broker_session_find(W.b, mqtt_cstr("p"));
+	assert_non_null(ses);
+	conn_drop(p);
+	assert_int_equal(mqtt_broker_restore_rx_qos2(W.b, ses, 9), 0);
+	p = connect_full("p", MQTT_V5, false, 600, NULL, NULL, 0, 0, &rc, &present);
+	assert_int_equal(publish_full(p, "t", "again", 2, false, 9, NULL), 0);
+	assert_int_equal(next(p)->type, MQTT_PUBREC);
+	assert_int_equal(pending(s), 0);
+	conn_drop(p);
+	conn_drop(s);
 	world_free();
 }
 
@@ -345,6 +425,8 @@ int main(void)
 		cmocka_unit_test(test_timeouts),
 		cmocka_unit_test(test_backpressure_queue_bound),
 		cmocka_unit_test(test_throttle),
+		cmocka_unit_test(test_restore),
+		cmocka_unit_test(test_qos2_in_across_reconnect),
 	};
 	return cmocka_run_group_tests_name("mqtt_broker/flows", tests, NULL, NULL);
 }

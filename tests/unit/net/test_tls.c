@@ -457,6 +457,52 @@ static void test_openssl_reconnect_reuses(void **state)
 	event_base_free(m.base);
 }
 
+/* Records split at every byte: client and server run over bufferevent pairs joined by a relay that moves one
+ * byte each way per loop turn, so every handshake message and record arrives in pieces. */
+static void relay_one(struct bufferevent *from, struct bufferevent *to)
+{
+	uint8_t b;
+	if (bufferevent_read(from, &b, 1) == 1)
+		bufferevent_write(to, &b, 1);
+}
+
+static void test_byte_by_byte(void **state)
+{
+	(void)state;
+	struct t t;
+	setup_t(&t, NULL, make(NET_TLS_CLIENT, NULL, NULL, "ca.crt", NET_TLS_VERIFY_REQUIRED));
+	t.srv_tls = make(NET_TLS_SERVER, "server.crt", "server.key", NULL, NET_TLS_VERIFY_NONE);
+	struct bufferevent *cp[2], *sp[2];
+	assert_int_equal(bufferevent_pair_new(t.base, BEV_OPT_CLOSE_ON_FREE, cp), 0);
+	assert_int_equal(bufferevent_pair_new(t.base, BEV_OPT_CLOSE_ON_FREE, sp), 0);
+	t.cli.bev = net_tls_wrap(t.cli_tls, t.base, cp[0], "localhost");
+	t.srv.bev = net_tls_wrap(t.srv_tls, t.base, sp[0], NULL);
+	bufferevent_setcb(t.cli.bev, cli_read, NULL, cli_event, &t);
+	bufferevent_setcb(t.srv.bev, srv_read, NULL, srv_event, &t);
+	bufferevent_enable(t.cli.bev, EV_READ | EV_WRITE);
+	bufferevent_enable(t.srv.bev, EV_READ | EV_WRITE);
+	bufferevent_enable(cp[1], EV_READ | EV_WRITE);
+	bufferevent_enable(sp[1], EV_READ | EV_WRITE);
+	char msg[3000];
+	for (size_t i = 0; i < sizeof msg; i++)
+		msg[i] = (char)('a' + i % 26);
+	bufferevent_write(t.cli.bev, msg, sizeof msg);
+	t.want = sizeof msg;
+	for (int i = 0; i < 200000 && evbuffer_get_length(t.cli.got) < sizeof msg; i++) {
+		relay_one(cp[1], sp[1]);
+		relay_one(sp[1], cp[1]);
+		event_base_loop(t.base, EVLOOP_NONBLOCK);
+	}
+	assert_true(t.cli.connected && t.srv.connected);
+	assert_int_equal(evbuffer_get_length(t.cli.got), sizeof msg);
+	const char *got = (const char *)evbuffer_pullup(t.cli.got, -1);
+	for (size_t i = 0; i < sizeof msg; i++)
+		assert_int_equal(got[i], 'A' + i % 26);
+	bufferevent_free(cp[1]);
+	bufferevent_free(sp[1]);
+	teardown_t(&t);
+}
+
 static void test_san_only_identity(void **state)
 {
 	(void)state;
@@ -619,6 +665,7 @@ int main(void)
 		cmocka_unit_test(test_close_after_flush),
 		cmocka_unit_test(test_free_on_connected),
 		cmocka_unit_test(test_session_resumption),
+		cmocka_unit_test(test_byte_by_byte),
 		cmocka_unit_test(test_openssl_reconnect_reuses),
 		cmocka_unit_test(test_san_only_identity),
 		cmocka_unit_test(test_wrong_hostname),

@@ -427,6 +427,108 @@ static void test_glue_handshake_timeout(void **state)
 	event_base_free(e.base);
 }
 
+/* Byte by byte: the upgrade and every frame (lengths 0, 1, 125, 126, 65535, 65536; fragments; pings between
+ * fragments) arrive one byte per read, through a bufferevent pair instead of a socket.  The echoed stream
+ * must equal the payloads sent, and every ping must be answered. */
+struct drip {
+	struct bufferevent *srv;
+	size_t pings;
+};
+
+static void drip_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev, (void)what, (void)arg;
+}
+
+static void drip_frame(struct evbuffer *out, uint8_t first, const uint8_t *p, size_t n, struct evbuffer *expect)
+{
+	uint8_t h[WS_HEADER_MAX], mask[4] = {0x11, 0x22, 0x33, 0x44};
+	int hl = ws_encode_header(h, sizeof h, true, 0, n);
+	h[0] = first;
+	h[1] |= 0x80;
+	evbuffer_add(out, h, (size_t)hl);
+	evbuffer_add(out, mask, 4);
+	uint8_t *m = malloc(n ? n : 1);
+	memcpy(m, p, n);
+	ws_unmask(m, n, mask, 0);
+	evbuffer_add(out, m, n);
+	free(m);
+	if (expect && (first & 0x0f) != WS_OP_PING)
+		evbuffer_add(expect, p, n);
+}
+
+static void test_glue_byte_by_byte(void **state)
+{
+	(void)state;
+	struct event_base *base = event_base_new();
+	struct bufferevent *pair[2];
+	assert_int_equal(bufferevent_pair_new(base, BEV_OPT_CLOSE_ON_FREE, pair), 0);
+	struct net_ws_config cfg = {.path = "/mqtt", .handshake_timeout_ms = 0};
+	struct bufferevent *ws = net_ws_wrap(base, pair[0], &cfg);
+	struct drip d = {ws, 0};
+	bufferevent_setcb(ws, srv_read, NULL, drip_event, &d);
+	bufferevent_enable(ws, EV_READ | EV_WRITE);
+	bufferevent_enable(pair[1], EV_READ | EV_WRITE);
+
+	struct evbuffer *wire = evbuffer_new(), *expect = evbuffer_new();
+	const char *req = REQ("Sec-WebSocket-Protocol: mqtt\r\n");
+	evbuffer_add(wire, req, strlen(req));
+	static uint8_t big[65536];
+	for (size_t i = 0; i < sizeof big; i++)
+		big[i] = (uint8_t)(i * 31 + 7);
+	static const size_t lens[] = {0, 1, 125, 126, 65535, 65536};
+	for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++)
+		drip_frame(wire, 0x82, big, lens[i], expect);
+	drip_frame(wire, 0x02, big + 3, 10, expect);         /* fragmented: start */
+	drip_frame(wire, 0x89, (const uint8_t *)"ping", 4, NULL); /* a ping between fragments */
+	drip_frame(wire, 0x00, big + 13, 200, expect);       /* continuation */
+	drip_frame(wire, 0x80, big + 213, 1, expect);        /* final */
+
+	size_t total = evbuffer_get_length(wire);
+	uint8_t *bytes = evbuffer_pullup(wire, -1);
+	for (size_t i = 0; i < total; i++) {
+		bufferevent_write(pair[1], bytes + i, 1);
+		event_base_loop(base, EVLOOP_NONBLOCK);
+	}
+	for (int i = 0; i < 20; i++)
+		event_base_loop(base, EVLOOP_NONBLOCK);
+
+	/* parse what came back: the 101 answer, then unmasked server frames */
+	struct evbuffer *back = bufferevent_get_input(pair[1]);
+	struct evbuffer_ptr end = evbuffer_search(back, "\r\n\r\n", 4, NULL);
+	assert_true(end.pos > 0);
+	evbuffer_drain(back, (size_t)end.pos + 4);
+	struct evbuffer *echoed = evbuffer_new();
+	int pongs = 0;
+	while (evbuffer_get_length(back) >= 2) {
+		uint8_t h[10];
+		evbuffer_copyout(back, h, sizeof h);
+		size_t n = h[1] & 0x7f, hl = 2;
+		if (n == 126)
+			n = (size_t)h[2] << 8 | h[3], hl = 4;
+		else if (n == 127)
+			n = (size_t)h[6] << 24 | (size_t)h[7] << 16 | (size_t)h[8] << 8 | h[9], hl = 10;
+		assert_true(evbuffer_get_length(back) >= hl + n);
+		evbuffer_drain(back, hl);
+		if ((h[0] & 0x0f) == WS_OP_PONG) {
+			pongs++;
+			evbuffer_drain(back, n);
+		} else {
+			assert_int_equal(h[0] & 0x0f, WS_OP_BINARY);
+			evbuffer_remove_buffer(back, echoed, n);
+		}
+	}
+	assert_int_equal(pongs, 1);
+	assert_int_equal(evbuffer_get_length(echoed), evbuffer_get_length(expect));
+	assert_memory_equal(evbuffer_pullup(echoed, -1), evbuffer_pullup(expect, -1), evbuffer_get_length(expect));
+	evbuffer_free(echoed);
+	evbuffer_free(wire);
+	evbuffer_free(expect);
+	bufferevent_free(ws);
+	bufferevent_free(pair[1]);
+	event_base_free(base);
+}
+
 static void test_glue_refusals(void **state)
 {
 	(void)state;
@@ -449,6 +551,7 @@ int main(void)
 		cmocka_unit_test(test_glue_over_tls),
 		cmocka_unit_test(test_glue_refusals),
 		cmocka_unit_test(test_glue_handshake_timeout),
+		cmocka_unit_test(test_glue_byte_by_byte),
 	};
 	int rc = cmocka_run_group_tests_name("net/websocket", tests, NULL, NULL);
 	fixture_cleanup();

@@ -152,6 +152,33 @@ static void test_refusals(void **state)
 	struct raft *r = node(1, 3, 1);
 	assert_int_equal(raft_propose(r, "a", 1, NULL), ERR_RAFT_NOT_LEADER);
 	assert_int_equal(raft_read_index(r, 1), ERR_RAFT_NOT_LEADER);
+	raft_free(r);
+	/* backpressure: a leader that cannot commit stops taking proposals */
+	struct raft_config c;
+	raft_config_default(&c);
+	c.id = 1;
+	c.max_uncommitted = 3;
+	struct raft_boot b = boot_of(3);
+	assert_int_equal(raft_new(&c, &b, &r), 0);
+	raft_campaign(r);
+	drain(r);
+	struct raft_msg grant;
+	memset(&grant, 0, sizeof grant);
+	grant.type = RAFT_MSG_PREVOTE_RESP;
+	grant.from = 2;
+	grant.to = 1;
+	grant.term = 1;
+	assert_int_equal(raft_step(r, &grant), 0);
+	drain(r);
+	grant.type = RAFT_MSG_VOTE_RESP;
+	assert_int_equal(raft_step(r, &grant), 0);
+	drain(r);
+	assert_int_equal(r->role, RAFT_LEADER);
+	assert_int_equal(raft_propose(r, "a", 1, NULL), 0);
+	assert_int_equal(raft_propose(r, "b", 1, NULL), 0); /* the no-op and two proposals wait */
+	assert_int_equal(raft_propose(r, "c", 1, NULL), ERR_FULL);
+	raft_free(r);
+	r = node(1, 3, 1);
 	assert_int_equal(raft_transfer(r, 2), ERR_RAFT_NOT_LEADER);
 	struct raft_msg m;
 	memset(&m, 0, sizeof m);

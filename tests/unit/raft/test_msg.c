@@ -156,7 +156,10 @@ static void test_conf_codec(void **state)
 	int n = raft_conf_encode(&c, buf, sizeof buf);
 	assert_int_equal(n, (int)raft_conf_size(&c));
 	assert_int_equal(raft_conf_decode(buf, (size_t)n, &out), 0);
-	assert_memory_equal(&c, &out, sizeof c);
+	assert_int_equal(out.voter_count, 2);
+	assert_int_equal(out.voters[1], 5);
+	assert_int_equal(out.learner_count, 1);
+	assert_int_equal(out.learners[0], 6);
 	for (int cut = 0; cut < n; cut++)
 		assert_int_not_equal(raft_conf_decode(buf, (size_t)cut, &out), 0);
 	buf[0] = 9;
