@@ -89,9 +89,9 @@ int log_flusher_poll(struct log_flusher *f, struct log_commit *c, size_t *flushe
 	return rc;
 }
 
-int log_flusher_stop(struct log_flusher *f, struct log_commit *c)
+/* Wait until the thread has finished the round in flight (if any); true when there is one to publish. */
+static bool wait_round(struct log_flusher *f)
 {
-	int rc = 0;
 	pthread_mutex_lock(&f->lock);
 	while (f->busy && !f->synced) {
 		pthread_mutex_unlock(&f->lock);
@@ -101,12 +101,33 @@ int log_flusher_stop(struct log_flusher *f, struct log_commit *c)
 		pthread_mutex_lock(&f->lock);
 	}
 	bool finished = f->busy;
+	pthread_mutex_unlock(&f->lock);
+	return finished;
+}
+
+int log_flusher_drain(struct log_flusher *f, struct log_commit *c, size_t *flushed)
+{
+	int rc = 0;
+	size_t n = 0;
+	if (wait_round(f)) {
+		rc = log_commit_end(c, &f->job, &n);
+		pthread_mutex_lock(&f->lock);
+		f->busy = false;
+		pthread_mutex_unlock(&f->lock);
+	}
+	if (flushed)
+		*flushed = n;
+	return rc;
+}
+
+int log_flusher_stop(struct log_flusher *f, struct log_commit *c)
+{
+	int rc = log_flusher_drain(f, c, NULL);
+	pthread_mutex_lock(&f->lock);
 	f->stop = true;
 	pthread_cond_signal(&f->wake);
 	pthread_mutex_unlock(&f->lock);
 	pthread_join(f->thread, NULL);
-	if (finished)
-		rc = log_commit_end(c, &f->job, NULL);
 	log_commit_job_deinit(&f->job);
 	pthread_cond_destroy(&f->wake);
 	pthread_mutex_destroy(&f->lock);

@@ -36,6 +36,9 @@ int log_flusher_start(struct log_flusher *f, void (*notify)(void *ctx), void *ct
 int log_flusher_poll(struct log_flusher *f, struct log_commit *c, size_t *flushed);
 /* True while a round is with the thread. */
 bool log_flusher_busy(struct log_flusher *f);
+/* Loop thread, rare paths (closing or deleting a partition, shutdown): wait for the round in flight and
+ * publish it, so that no log is held by the thread.  Starts no new round.  Returns that round's error. */
+int log_flusher_drain(struct log_flusher *f, struct log_commit *c, size_t *flushed);
 /* Wait for the round in flight, publish it, and stop the thread. */
 int log_flusher_stop(struct log_flusher *f, struct log_commit *c);
 

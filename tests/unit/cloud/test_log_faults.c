@@ -510,6 +510,25 @@ static void test_flusher_thread(void **state)
 	assert_int_equal(log_failed(f->log), ERR_IO);
 	datasync_fail = 0;
 
+	/* drain: a partition about to be closed is published and released by the thread */
+	struct log *gone;
+	assert_int_equal(log_file_open(test_path(f->dir, "gone"), &f->cfg, &gone), 0);
+	struct test_batch gb = test_batch_default();
+	struct log_append_info gi;
+	size_t glen = test_batch_make(f->buf, sizeof f->buf, &gb);
+	assert_int_equal(log_append(gone, f->buf, glen, 0, LOG_APPEND_LEADER, &gi), 0);
+	assert_int_equal(log_commit_add(&c, gone), 0);
+	assert_int_equal(log_flusher_poll(&fl, &c, NULL), 0);
+	assert_int_equal(log_flusher_drain(&fl, &c, &flushed), 0);
+	assert_int_equal(flushed, 1);
+	assert_false(log_flusher_busy(&fl));
+	assert_int_equal(log_flushed_offset(gone), 1);
+	log_commit_forget(&c, gone);
+	assert_int_equal(log_close(gone), 0); /* would assert if the thread still held it */
+	assert_int_equal(log_flusher_drain(&fl, &c, &flushed), 0); /* nothing in flight: returns at once */
+	assert_int_equal(flushed, 0);
+	wait_notified(fds[0]); /* the drained round's notification */
+
 	/* stop waits for a round in flight and publishes it */
 	struct log *other;
 	assert_int_equal(log_file_open(test_path(f->dir, "other"), &f->cfg, &other), 0);
