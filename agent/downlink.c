@@ -24,6 +24,8 @@
 /* The Fetch and OffsetFetch layouts we fill name topics (Fetch v13+ names them by id, OffsetFetch v8+ by group). */
 #define DL_FETCH_VERSION_MAX 12
 #define DL_OFFSET_FETCH_VERSION_MAX 7
+/* ListOffsets v3 carries all we use; librdkafka's mock cluster answers v4+ in a layout our decoder refuses. */
+#define DL_LIST_OFFSETS_VERSION_MAX 3
 
 enum dl_step { DL_OFFLINE, DL_CONNECTING, DL_METADATA, DL_OFFSETS, DL_LIST, DL_RUN };
 
@@ -99,13 +101,16 @@ static int send_capped(struct downlink *d, int16_t api, int16_t cap, const void 
 	return rc;
 }
 
-static bool answer_ok(struct downlink *d, struct kafka_conn *c, int err)
+static bool answer_ok(struct downlink *d, struct kafka_conn *c, int err, int16_t api_key, int16_t ver)
 {
 	d->busy = false;
 	if (!err)
 		return true;
-	if (d->conn == c)
-		disconnect(d, err_str(err));
+	if (d->conn == c) {
+		char why[96];
+		snprintf(why, sizeof why, "%s (API %d v%d)", err_str(err), api_key, ver);
+		disconnect(d, why);
+	}
 	return false;
 }
 
@@ -236,8 +241,7 @@ static void on_fetch(struct kafka_conn *c, int err, int16_t api_key, int16_t ver
 		     void *arg)
 {
 	struct downlink *d = arg;
-	(void)api_key, (void)ver;
-	if (!answer_ok(d, c, err))
+	if (!answer_ok(d, c, err, api_key, ver))
 		return;
 	if (resp->fetch.error_code)
 		return retry_later(d, "Fetch", resp->fetch.error_code);
@@ -270,8 +274,7 @@ static void on_commit(struct kafka_conn *c, int err, int16_t api_key, int16_t ve
 		      void *arg)
 {
 	struct downlink *d = arg;
-	(void)api_key, (void)ver;
-	if (!answer_ok(d, c, err))
+	if (!answer_ok(d, c, err, api_key, ver))
 		return;
 	for (int32_t t = 0; t < resp->offset_commit.topics.count; t++)
 		for (int32_t i = 0; i < resp->offset_commit.topics.items[t].partitions.count; i++) {
@@ -349,8 +352,7 @@ static void on_list(struct kafka_conn *c, int err, int16_t api_key, int16_t ver,
 		    void *arg)
 {
 	struct downlink *d = arg;
-	(void)api_key, (void)ver;
-	if (!answer_ok(d, c, err))
+	if (!answer_ok(d, c, err, api_key, ver))
 		return;
 	for (int32_t t = 0; t < resp->list_offsets.topics.count; t++)
 		for (int32_t i = 0; i < resp->list_offsets.topics.items[t].partitions.count; i++) {
@@ -389,7 +391,7 @@ static void send_list(struct downlink *d)
 	t.partitions.count = n;
 	req.topics.items = &t;
 	req.topics.count = 1;
-	if (send_capped(d, KAFKA_API_LIST_OFFSETS, -1, &req, on_list))
+	if (send_capped(d, KAFKA_API_LIST_OFFSETS, DL_LIST_OFFSETS_VERSION_MAX, &req, on_list))
 		disconnect(d, "ListOffsets not sent");
 }
 
@@ -397,8 +399,7 @@ static void on_offsets(struct kafka_conn *c, int err, int16_t api_key, int16_t v
 		       const union kafka_any_response *resp, void *arg)
 {
 	struct downlink *d = arg;
-	(void)api_key, (void)ver;
-	if (!answer_ok(d, c, err))
+	if (!answer_ok(d, c, err, api_key, ver))
 		return;
 	if (resp->offset_fetch.error_code)
 		return retry_later(d, "OffsetFetch", resp->offset_fetch.error_code);
@@ -439,8 +440,7 @@ static void on_metadata(struct kafka_conn *c, int err, int16_t api_key, int16_t 
 			const union kafka_any_response *resp, void *arg)
 {
 	struct downlink *d = arg;
-	(void)api_key, (void)ver;
-	if (!answer_ok(d, c, err))
+	if (!answer_ok(d, c, err, api_key, ver))
 		return;
 	int32_t n = 0;
 	for (int32_t t = 0; t < resp->metadata.topics.count; t++) {
