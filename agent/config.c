@@ -19,6 +19,7 @@ static const char *const log_levels[] = {"error", "warn", "info", "debug", "trac
 static const char *const sync_modes[] = {"full", "normal", NULL};
 static const char *const route_policies[] = {"reject", "evict", NULL};
 static const char *const compressions[] = {"none", "lz4", NULL};
+static const char *const downlink_starts[] = {"latest", "earliest", NULL};
 
 /* MQTT's own ceilings (MQTT 5.0 §1.5.4 strings, §2.1.4 packet size, §3.3.2.3.2 Receive Maximum). */
 #define MQTT_STRING_MAX 65535u
@@ -124,6 +125,17 @@ static const struct config_key uplink_keys[] = {
 	{0},
 };
 
+static const struct config_key downlink_keys[] = {
+	STR("topic", downlink.topic, "", "Kafka topic of cloud-to-device commands to consume (on the [uplink] bootstrap); empty = off"),
+	STR("group", downlink.group, "", "Consumer group the offset is committed in; empty = ferry-agent-<agent_id>"),
+	STR("mqtt_topic", downlink.mqtt_topic, "{key}",
+	    "Local topic of a record without an mqtt.topic header: {key} (the key after '<agent_id>/') and {agent} are replaced"),
+	U32("qos", downlink.qos, 0, 2, "1", "QoS of the local publish"),
+	ENUM("start", downlink.start, downlink_starts, "latest", "Where to begin without a committed offset: latest or earliest"),
+	DUR("fetch_wait", downlink.fetch_wait_ms, 10, 30000, "500ms", "How long a Fetch waits at the broker for new records"),
+	{0},
+};
+
 #define ROFF(f) offsetof(struct agent_route, f)
 #define RSZ(f) sizeof(((struct agent_route *)0)->f)
 static const struct config_key route_keys[] = {
@@ -168,6 +180,7 @@ const struct config_section agent_config_sections[] = {
 	{"admin", admin_keys, NULL},
 	{"store", store_keys, NULL},
 	{"uplink", uplink_keys, NULL},
+	{"downlink", downlink_keys, NULL},
 	{"route", route_keys, open_route},
 	{NULL, NULL, NULL},
 };
@@ -214,6 +227,8 @@ int agent_config_validate(const struct agent_config *c, char *err, size_t err_le
 		return snprintf(err, err_len, "data_dir is empty"), ERR_CONFIG;
 	if (c->uplink.enabled && (!strchr(c->uplink.bootstrap, ':') || !c->uplink.agent_id[0]))
 		return snprintf(err, err_len, "[uplink] bootstrap must be host:port and agent_id non-empty"), ERR_CONFIG;
+	if (c->downlink.topic[0] && (!strchr(c->uplink.bootstrap, ':') || !c->uplink.agent_id[0]))
+		return snprintf(err, err_len, "[downlink] needs [uplink] bootstrap host:port and agent_id"), ERR_CONFIG;
 	for (uint32_t i = 0; i < c->route_count; i++)
 		if (!c->routes[i].topic[0] || !c->routes[i].filter[0])
 			return snprintf(err, err_len, "[route %s] needs filter and topic", c->routes[i].name), ERR_CONFIG;

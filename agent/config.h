@@ -2,7 +2,7 @@
  * line of documentation per key.  docs/agent-config.md and examples/agent.conf are rendered from the table
  * (agent_config_render_doc / _example) and a unit test keeps them in step.
  *
- * Sections: top level, [mqtt], [mqtt_tls], [websocket], [limits], [security], [admin], [store], [uplink] and
+ * Sections: top level, [mqtt], [mqtt_tls], [websocket], [limits], [security], [admin], [store], [uplink], [downlink] and
  * any number (up to AGENT_ROUTES_MAX) of [route NAME]. */
 #ifndef FERRY_AGENT_CONFIG_H
 #define FERRY_AGENT_CONFIG_H
@@ -91,6 +91,19 @@ struct agent_uplink {
 	int compression;         /* 0 none, 1 lz4 */
 };
 
+enum agent_downlink_start { AGENT_DOWNLINK_LATEST, AGENT_DOWNLINK_EARLIEST }; /* index into the choices */
+
+/* [downlink]: cloud-to-device commands.  The agent consumes one Kafka topic (on the [uplink] bootstrap broker)
+ * and publishes the records addressed to it (key "<agent-id>/..." or header ferry.agent) locally. */
+struct agent_downlink {
+	char topic[AGENT_KAFKA_TOPIC_MAX]; /* empty: no downlink */
+	char group[AGENT_KAFKA_TOPIC_MAX]; /* where the offset is committed; empty: ferry-agent-<agent-id> */
+	char mqtt_topic[1024];             /* template without an mqtt.topic header: {key} {agent} */
+	uint32_t qos;                      /* of the local publish */
+	int start;                         /* enum agent_downlink_start, without a committed offset */
+	uint64_t fetch_wait_ms;            /* Fetch max_wait */
+};
+
 struct agent_config {
 	char data_dir[AGENT_PATH_MAX];
 	int log_level; /* enum log_level */
@@ -101,6 +114,7 @@ struct agent_config {
 	struct agent_listener admin; /* address/port only */
 	struct agent_store_cfg store;
 	struct agent_uplink uplink;
+	struct agent_downlink downlink;
 	struct agent_route routes[AGENT_ROUTES_MAX];
 	uint32_t route_count;
 };

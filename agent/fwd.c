@@ -17,7 +17,7 @@ struct fwd_route {
 	struct agent_route cfg;
 	uint64_t bytes;                 /* buffered, as the loop knows it */
 	_Atomic uint64_t evicted_bytes; /* freed by the writer thread when evicting */
-	_Atomic int64_t *dropped, *evicted, *accepted;
+	_Atomic int64_t *dropped, *evicted, *accepted, *refused, *expired;
 };
 
 struct fwd {
@@ -212,28 +212,47 @@ static int collect(void *ctx, const struct mqtt_trie_match *m)
 	return 0;
 }
 
-static bool route_one(struct fwd *f, struct fwd_route *rt, const struct mqtt_msg_view *v)
+static bool qos_selected(const struct fwd_route *rt, const struct mqtt_msg_view *v)
 {
-	if ((v->qos == 0 && !rt->cfg.qos0) || (v->qos == 1 && !rt->cfg.qos1) || (v->qos == 2 && !rt->cfg.qos2))
-		return false;
+	return (v->qos == 0 && rt->cfg.qos0) || (v->qos == 1 && rt->cfg.qos1) || (v->qos == 2 && rt->cfg.qos2);
+}
+
+/* Key then headers of v for rt into the scratch buffer; returns the row's size (key + value + headers). */
+static uint64_t prepare(struct fwd *f, const struct fwd_route *rt, const struct mqtt_msg_view *v, size_t *key_len)
+{
 	struct dbuf *d = &f->scratch;
 	dbuf_reset(d);
-	bool null_key = rt->cfg.key[0] == '\0';
 	build_key(f, rt->cfg.key, v, d);
-	size_t key_len = d->len;
+	*key_len = d->len;
 	build_headers(f, v, d);
+	return d->len + v->payload.len;
+}
+
+/* Would rt refuse v (policy reject and full, or v alone over max_bytes)? */
+static bool refuses(struct fwd_route *rt, uint64_t size)
+{
+	return route_bytes(rt) + size > rt->cfg.max_bytes && (rt->cfg.policy == AGENT_ROUTE_REJECT || size > rt->cfg.max_bytes);
+}
+
+static bool route_one(struct fwd *f, struct fwd_route *rt, const struct mqtt_msg_view *v)
+{
+	if (!qos_selected(rt, v))
+		return false;
+	struct dbuf *d = &f->scratch;
+	bool null_key = rt->cfg.key[0] == '\0';
+	size_t key_len;
+	uint64_t size = prepare(f, rt, v, &key_len);
 	size_t headers_len = d->len - key_len;
-	uint64_t size = key_len + v->payload.len + headers_len;
 	uint64_t evict = 0;
-	if (route_bytes(rt) + size > rt->cfg.max_bytes) {
-		if (rt->cfg.policy == AGENT_ROUTE_REJECT || size > rt->cfg.max_bytes) {
-			metric_add(rt->dropped, 1);
-			log_warn("fwd: route %s is full (%llu bytes buffered): message on %.*s dropped", rt->cfg.name,
-				 (unsigned long long)rt->bytes, (int)v->topic.len, (const char *)v->topic.ptr);
-			return false;
-		}
-		evict = route_bytes(rt) + size - rt->cfg.max_bytes;
+	if (refuses(rt, size)) {
+		/* 3.1.1 (or QoS 0): the device cannot be told; the message still reaches local subscribers */
+		metric_add(rt->dropped, 1);
+		log_warn("fwd: route %s is full (%llu bytes buffered): message on %.*s dropped", rt->cfg.name,
+			 (unsigned long long)rt->bytes, (int)v->topic.len, (const char *)v->topic.ptr);
+		return false;
 	}
+	if (route_bytes(rt) + size > rt->cfg.max_bytes)
+		evict = route_bytes(rt) + size - rt->cfg.max_bytes;
 	struct fwd_row *row = malloc(sizeof *row + key_len + v->payload.len + headers_len);
 	if (!row || d->len != key_len + headers_len) { /* a dbuf append failed: out of memory */
 		free(row);
@@ -262,17 +281,33 @@ static bool route_one(struct fwd *f, struct fwd_route *rt, const struct mqtt_msg
 	return true;
 }
 
-bool fwd_on_publish(void *arg, const struct mqtt_msg *msg)
+int fwd_on_publish(void *arg, const struct mqtt_msg *msg, bool can_refuse)
 {
 	struct fwd *f = arg;
 	struct mqtt_msg_view v;
 	mqtt_msg_get(msg, &v);
 	struct route_hit hit = {.count = 0};
 	mqtt_trie_match(f->routes_trie, v.topic.ptr, v.topic.len, collect, &hit);
+	if (can_refuse) {
+		/* MQTT 5: a full reject route refuses the message as a whole before any route stores it, so the
+		 * device's retry cannot duplicate it into the routes that had room (and local subscribers). */
+		bool full = false;
+		for (uint32_t i = 0; i < hit.count; i++) {
+			struct fwd_route *rt = &f->routes[hit.idx[i]];
+			size_t key_len;
+			if (qos_selected(rt, &v) && refuses(rt, prepare(f, rt, &v, &key_len))) {
+				metric_add(rt->dropped, 1);
+				metric_add(rt->refused, 1);
+				full = true;
+			}
+		}
+		if (full)
+			return MQTT_RC_QUOTA_EXCEEDED;
+	}
 	bool wait = false;
 	for (uint32_t i = 0; i < hit.count; i++)
 		wait |= route_one(f, &f->routes[hit.idx[i]], &v);
-	return wait;
+	return wait ? MQTT_PUBLISH_HOOK_WAIT : 0;
 }
 
 uint64_t fwd_ingested(const struct fwd *f) { return f->ingested; }
@@ -290,6 +325,16 @@ void fwd_release(struct fwd *f, const char *route_name, uint64_t bytes)
 	struct fwd_route *rt = find(f, route_name);
 	if (rt)
 		rt->bytes = rt->bytes > bytes ? rt->bytes - bytes : 0;
+}
+
+void fwd_expired(struct fwd *f, const char *route_name, uint64_t count, uint64_t bytes)
+{
+	struct fwd_route *rt = find(f, route_name);
+	if (!rt)
+		return;
+	rt->bytes = rt->bytes > bytes ? rt->bytes - bytes : 0;
+	metric_add(rt->expired, (int64_t)count);
+	log_warn("fwd: route %s: %llu buffered messages older than max_age dropped", route_name, (unsigned long long)count);
 }
 
 void fwd_account(struct fwd *f, const char *route_name, uint64_t bytes)
@@ -332,11 +377,15 @@ int fwd_new(struct fwd **out, const struct agent_config *cfg, struct agent_broke
 						      "Messages a full route rejected (policy reject) or could not buffer");
 			rt->evicted = metrics_counter(metrics, "ferry_fwd_evicted_total", labels,
 						      "Buffered messages deleted unsent to make room (policy evict)");
+			rt->refused = metrics_counter(metrics, "ferry_fwd_refused_total", labels,
+						      "Of the dropped: MQTT 5 publishes refused with reason 0x97 (the device was told)");
+			rt->expired = metrics_counter(metrics, "ferry_fwd_expired_total", labels,
+						      "Buffered messages deleted unsent because they were older than max_age");
 			metrics_gauge_fn(metrics, "ferry_fwd_buffer_bytes", labels, "Bytes buffered (key, value, headers)",
 					 read_bytes, rt);
 		} else {
 			static _Atomic int64_t sink;
-			rt->accepted = rt->dropped = rt->evicted = &sink;
+			rt->accepted = rt->dropped = rt->evicted = rt->refused = rt->expired = &sink;
 		}
 	}
 	*out = f;

@@ -29,12 +29,15 @@ struct metrics;
 int fwd_new(struct fwd **out, const struct agent_config *cfg, struct agent_broker *ab, struct metrics *metrics,
 	    char *err, size_t err_len);
 void fwd_free(struct fwd *f);
-/* The publish hook (agent_broker_set_publish_hook). */
-bool fwd_on_publish(void *arg, const struct mqtt_msg *msg);
+/* The publish hook (agent_broker_set_publish_hook): MQTT_PUBLISH_HOOK_WAIT when rows were submitted, 0, or
+ * MQTT_RC_QUOTA_EXCEEDED when can_refuse and a matching route with policy reject is full. */
+int fwd_on_publish(void *arg, const struct mqtt_msg *msg, bool can_refuse);
 /* Rows submitted since start: the uplink looks for work when this moves. */
 uint64_t fwd_ingested(const struct fwd *f);
 /* The uplink gave bytes of route_name back (rows acknowledged by the cloud and deleted). */
 void fwd_release(struct fwd *f, const char *route_name, uint64_t bytes);
+/* The uplink deleted count rows of route_name (bytes) older than its max_age: counted, logged. */
+void fwd_expired(struct fwd *f, const char *route_name, uint64_t count, uint64_t bytes);
 /* Startup: bytes already buffered per route (from the database). */
 void fwd_account(struct fwd *f, const char *route_name, uint64_t bytes);
 

@@ -15,6 +15,7 @@
 #include "agent/auth.h"
 #include "agent/broker/agent_broker.h"
 #include "agent/config.h"
+#include "agent/downlink.h"
 #include "agent/fwd.h"
 #include "agent/store.h"
 #include "agent/uplink.h"
@@ -48,6 +49,7 @@ struct agent {
 	struct agent_broker *broker;
 	struct fwd *fwd;       /* store and forward: NULL without routes */
 	struct uplink *uplink; /* NULL unless [uplink] enabled */
+	struct downlink *downlink; /* NULL unless [downlink] topic is set */
 	struct net_listener *listeners[3];
 	struct net_conn_limit limit;
 	_Atomic int64_t *accepted;
@@ -149,6 +151,12 @@ static int start(struct agent *a, char *err, size_t err_len)
 			log_info("[uplink] shipping %u route(s) to %s as agent '%s'", a->cfg.route_count,
 				 a->cfg.uplink.bootstrap, a->cfg.uplink.agent_id);
 	}
+	if (a->cfg.downlink.topic[0]) {
+		if ((rc = downlink_new(&a->downlink, a->base, &a->cfg, a->broker, &a->metrics, err, err_len)) != 0)
+			return rc;
+		log_info("[downlink] commands from %s on %s for agent '%s'", a->cfg.downlink.topic,
+			 a->cfg.uplink.bootstrap, a->cfg.uplink.agent_id);
+	}
 	const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
 	for (int i = 0; i < 3; i++) {
 		a->sig[i] = evsignal_new(a->base, sigs[i], on_signal, a);
@@ -167,6 +175,7 @@ static void stop(struct agent *a)
 	net_admin_free(a->admin);
 	store_close(a->store); /* commits what is queued and runs its completions (into the broker, the uplink) */
 	uplink_free(a->uplink);
+	downlink_free(a->downlink);
 	fwd_free(a->fwd);
 	agent_broker_free(a->broker);
 	auth_deinit(&a->auth);

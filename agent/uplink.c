@@ -19,6 +19,7 @@
 
 #define UP_BACKOFF_MIN_MS 100
 #define UP_IDLE_POLL_MS 200 /* with nothing new ingested, look at the buffer this often anyway */
+#define UP_EXPIRE_PERIOD_MS 1000 /* max_age is enforced this often, online or not */
 
 enum up_state { UP_OFFLINE, UP_CONNECTING, UP_ONLINE };
 enum up_link { UP_LINK_OFFLINE = 0, UP_LINK_ONLINE = 1, UP_LINK_DRAINING = 2 };
@@ -51,6 +52,8 @@ struct uplink {
 	_Atomic int64_t *m_state, *m_acked, *m_batches, *m_requests, *m_errors, *m_resets, *m_oldest_ms, *m_wire_bytes,
 		*m_connects;
 	struct up_startup startup;
+	struct event *expire_timer; /* NULL when no route has a max_age */
+	struct up_expire *expire;   /* in flight when not NULL */
 };
 
 static void schedule(struct uplink *u, uint64_t ms)
@@ -478,6 +481,44 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 		schedule(u, u->cfg.linger_ms ? u->cfg.linger_ms : 1);
 }
 
+static void on_expired(void *arg, int rc)
+{
+	struct uplink *u = arg;
+	struct up_expire *e = u->expire;
+	u->expire = NULL;
+	for (uint32_t i = 0; rc == 0 && i < e->route_count; i++)
+		if (e->routes[i].rows)
+			fwd_expired(u->fwd, e->routes[i].route, e->routes[i].rows, e->routes[i].bytes);
+	free(e);
+	struct timeval tv = {UP_EXPIRE_PERIOD_MS / 1000, (UP_EXPIRE_PERIOD_MS % 1000) * 1000};
+	evtimer_add(u->expire_timer, &tv);
+}
+
+static void on_expire_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct uplink *u = arg;
+	(void)fd, (void)what;
+	struct up_expire *e = calloc(1, sizeof *e);
+	if (e) {
+		int64_t now = port_wall_ms();
+		for (uint32_t i = 0; i < u->cfg_all.route_count; i++) {
+			const struct agent_route *rt = &u->cfg_all.routes[i];
+			if (!rt->max_age_ms)
+				continue;
+			struct up_expire_route *er = &e->routes[e->route_count++];
+			snprintf(er->route, sizeof er->route, "%s", rt->name);
+			er->cutoff_ms = now - (int64_t)rt->max_age_ms;
+		}
+		u->expire = e;
+		if (store_call(u->store, uplink_expire, e, on_expired, u) == 0)
+			return;
+		u->expire = NULL;
+		free(e);
+	}
+	struct timeval tv = {UP_EXPIRE_PERIOD_MS / 1000, (UP_EXPIRE_PERIOD_MS % 1000) * 1000};
+	evtimer_add(u->expire_timer, &tv);
+}
+
 static void on_startup(void *arg, int rc)
 {
 	struct uplink *u = arg;
@@ -488,6 +529,10 @@ static void on_startup(void *arg, int rc)
 			fwd_account(u->fwd, u->startup.routes[i].route, u->startup.routes[i].bytes);
 	}
 	u->busy = false;
+	if (u->expire_timer) {
+		struct timeval tv = {0, 0};
+		evtimer_add(u->expire_timer, &tv);
+	}
 	connect_now(u);
 }
 
@@ -499,6 +544,7 @@ int uplink_new(struct uplink **out, struct event_base *base, const struct agent_
 		return snprintf(err, err_len, "uplink: out of memory"), ERR_NOMEM;
 	u->base = base;
 	u->cfg = cfg->uplink;
+	u->cfg_all = *cfg;
 	u->store = st;
 	u->fwd = fwd;
 	u->producer_id = -1;
@@ -518,6 +564,11 @@ int uplink_new(struct uplink **out, struct event_base *base, const struct agent_
 		uplink_free(u);
 		return snprintf(err, err_len, "uplink: out of memory"), ERR_NOMEM;
 	}
+	for (uint32_t i = 0; i < cfg->route_count; i++)
+		if (cfg->routes[i].max_age_ms && !u->expire_timer && !(u->expire_timer = evtimer_new(base, on_expire_timer, u))) {
+			uplink_free(u);
+			return snprintf(err, err_len, "uplink: out of memory"), ERR_NOMEM;
+		}
 	static _Atomic int64_t sink;
 	_Atomic int64_t **slots[] = {&u->m_state, &u->m_acked, &u->m_batches, &u->m_requests, &u->m_errors,
 				     &u->m_resets, &u->m_oldest_ms, &u->m_wire_bytes, &u->m_connects};
@@ -552,6 +603,9 @@ void uplink_free(struct uplink *u)
 		kafka_conn_free(u->conn);
 	if (u->timer)
 		event_free(u->timer);
+	if (u->expire_timer)
+		event_free(u->expire_timer);
+	free(u->expire);
 	round_free(u->round);
 	kafka_metadata_deinit(&u->md);
 	free(u);

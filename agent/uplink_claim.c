@@ -318,3 +318,44 @@ int uplink_startup(sqlite3 *db, void *arg)
 	}
 	return 0;
 }
+
+static int expire_route(sqlite3 *db, struct up_expire_route *er)
+{
+	sqlite3_stmt *sel = NULL, *del = NULL;
+	int64_t last = 0;
+	int rc;
+	/* rows of a route are inserted in acceptance order, so the old ones are a prefix: stop at the first young one */
+	CHECK(sqlite3_prepare_v2(db, "SELECT id, ts, size FROM fwd_records WHERE batch IS NULL AND route = ?1 ORDER BY id"
+				     " LIMIT ?2", -1, &sel, NULL));
+	sqlite3_bind_text(sel, 1, er->route, -1, SQLITE_STATIC);
+	sqlite3_bind_int(sel, 2, UP_EXPIRE_ROWS_MAX);
+	while ((rc = sqlite3_step(sel)) == SQLITE_ROW && sqlite3_column_int64(sel, 1) < er->cutoff_ms) {
+		last = sqlite3_column_int64(sel, 0);
+		er->rows++;
+		er->bytes += (uint64_t)sqlite3_column_int64(sel, 2);
+	}
+	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+	if (rc != SQLITE_OK || !last)
+		goto fail;
+	CHECK(sqlite3_prepare_v2(db, "DELETE FROM fwd_records WHERE batch IS NULL AND route = ?1 AND id <= ?2", -1, &del, NULL));
+	sqlite3_bind_text(del, 1, er->route, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(del, 2, last);
+	rc = sqlite3_step(del) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(db);
+fail:
+	sqlite3_finalize(sel);
+	sqlite3_finalize(del);
+	return rc;
+}
+
+int uplink_expire(sqlite3 *db, void *arg)
+{
+	struct up_expire *e = arg;
+	for (uint32_t i = 0; i < e->route_count; i++) {
+		e->routes[i].rows = e->routes[i].bytes = 0;
+		if (expire_route(db, &e->routes[i]) != SQLITE_OK) {
+			log_error("uplink: expiring route %s: %s", e->routes[i].route, sqlite3_errmsg(db));
+			return ERR_IO;
+		}
+	}
+	return 0;
+}

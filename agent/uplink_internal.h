@@ -71,4 +71,17 @@ struct up_startup {
 };
 int uplink_startup(struct sqlite3 *db, void *arg);
 
+/* max_age: rows not yet claimed and older than a route's cutoff are deleted (one transaction). */
+#define UP_EXPIRE_ROWS_MAX 100000 /* rows looked at per route and pass */
+struct up_expire_route {
+	char route[AGENT_ROUTE_NAME_MAX];
+	int64_t cutoff_ms; /* wall clock: rows with ts below it go */
+	uint64_t rows, bytes; /* out */
+};
+struct up_expire {
+	uint32_t route_count;
+	struct up_expire_route routes[AGENT_ROUTES_MAX];
+};
+int uplink_expire(struct sqlite3 *db, void *arg);
+
 #endif

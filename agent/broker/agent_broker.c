@@ -36,11 +36,11 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	ab_check_stalled(ab);
 }
 
-static bool on_publish(void *ctx, void *io, const struct mqtt_msg *msg)
+static int on_publish(void *ctx, void *io, const struct mqtt_msg *msg, bool can_refuse)
 {
 	struct agent_broker *ab = ctx;
 	(void)io;
-	return ab->publish_hook && ab->publish_hook(ab->publish_hook_arg, msg);
+	return ab->publish_hook ? ab->publish_hook(ab->publish_hook_arg, msg, can_refuse) : 0;
 }
 
 int agent_broker_new(struct agent_broker **out, struct event_base *base, const struct agent_config *cfg,

@@ -51,9 +51,11 @@ const struct mqtt_broker_stats *agent_broker_stats(const struct agent_broker *ab
 uint32_t agent_broker_connections(const struct agent_broker *ab);
 struct mqtt_broker *agent_broker_engine(struct agent_broker *ab);
 
-/* Store and forward: the hook sees every accepted PUBLISH before fan-out (agent/fwd.c).  It returns true when
- * it submitted store work (agent_broker_store_call) that the PUBACK/PUBREC must wait for. */
-typedef bool agent_publish_hook(void *arg, const struct mqtt_msg *msg);
+/* Store and forward: the hook sees every accepted PUBLISH before fan-out (agent/fwd.c).  It returns 0,
+ * MQTT_PUBLISH_HOOK_WAIT when it submitted store work (agent_broker_store_call) that the PUBACK/PUBREC must
+ * wait for, or (only when can_refuse) a 5.0 reason code >= 0x80 refusing the message (see the engine's
+ * on_publish in mqtt/broker/broker.h). */
+typedef int agent_publish_hook(void *arg, const struct mqtt_msg *msg, bool can_refuse);
 void agent_broker_set_publish_hook(struct agent_broker *ab, agent_publish_hook *fn, void *arg);
 /* Store work ordered with the engine's own: acknowledgements sent after this call wait for its commit.
  * 0 or store_call's error (counted and logged). */

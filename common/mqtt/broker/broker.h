@@ -117,9 +117,14 @@ struct mqtt_broker_ops {
 	 * drops). */
 	void (*throttle)(void *ctx, void *io);
 	/* Optional: every accepted PUBLISH (after aliases are resolved) before fan-out; a route may buffer it.
-	 * Return true when it issued store work that the acknowledgement must wait for. */
-	bool (*on_publish)(void *ctx, void *io, const struct mqtt_msg *msg);
+	 * Returns 0, MQTT_PUBLISH_HOOK_WAIT when it issued store work that the acknowledgement must wait for,
+	 * or, only when can_refuse (a 5.0 client's QoS 1/2 publish), a 5.0 reason code >= 0x80 (e.g. 0x97
+	 * Quota exceeded): the message is then refused as a whole, neither delivered nor stored, and the
+	 * PUBACK/PUBREC carries that code. */
+	int (*on_publish)(void *ctx, void *io, const struct mqtt_msg *msg, bool can_refuse);
 };
+
+#define MQTT_PUBLISH_HOOK_WAIT 1
 
 /* ---- messages ----------------------------------------------------------------------------------------- */
 

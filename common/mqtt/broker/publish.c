@@ -227,7 +227,16 @@ int bk_handle_publish(struct mqtt_broker *b, struct mqtt_client *c, struct mqtt_
 		return ERR_NOMEM;
 	m->origin = c->session;
 	uint64_t ops_before = b->store_ops;
-	bool wait = b->ops.on_publish && b->ops.on_publish(b->ctx, c->io, m);
+	bool can_refuse = c->version == MQTT_V5 && p->qos > 0;
+	int hook = b->ops.on_publish ? b->ops.on_publish(b->ctx, c->io, m, can_refuse) : 0;
+	if (can_refuse && hook >= 0x80) {
+		/* 5.0 §3.4.2.1 / §3.5.2.1: a reason >= 0x80 tells the sender the message was not accepted; for QoS 2
+		 * the flow ends here (§4.3.3), so the packet id is not remembered. */
+		bk_msg_unref(m);
+		ack(b, c, ack_type, p->packet_id, (uint8_t)hook, 0);
+		return 0;
+	}
+	bool wait = hook == MQTT_PUBLISH_HOOK_WAIT;
 	b->pressure = false;
 	bk_fanout(b, m);
 	bk_msg_unref(m);
