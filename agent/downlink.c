@@ -8,6 +8,7 @@
 
 #include "agent/broker/agent_broker.h"
 #include "agent/downlink.h"
+#include "agent/uplink_link.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/metrics.h"
@@ -40,8 +41,7 @@ struct downlink {
 	struct agent_downlink cfg;
 	char agent_id[AGENT_ID_MAX];
 	char group[AGENT_KAFKA_TOPIC_MAX + AGENT_ID_MAX];
-	char host[256];
-	uint16_t port;
+	struct uplink_link link;
 	uint32_t timeout_ms;
 	struct kafka_conn *conn;
 	struct event *timer;
@@ -70,8 +70,9 @@ static void disconnect(struct downlink *d, const char *why)
 		kafka_conn_free(c);
 	}
 	if (d->step != DL_OFFLINE)
-		log_warn("downlink: %s:%u offline: %s (retry in %llu ms)", d->host, d->port, why,
-			 (unsigned long long)d->backoff_ms);
+		log_warn("downlink: %s:%u offline: %s (retry in %llu ms)", uplink_link_host(&d->link),
+			 uplink_link_port(&d->link), why, (unsigned long long)d->backoff_ms);
+	uplink_link_failed(&d->link);
 	d->step = DL_OFFLINE;
 	d->busy = false;
 	metric_set(d->m_state, 0);
@@ -522,7 +523,8 @@ static void on_conn_event(struct kafka_conn *c, enum kafka_conn_event ev, int er
 	if (d->conn != c)
 		return;
 	if (ev == KAFKA_CONN_READY) {
-		log_info("downlink: connected to %s:%u, consuming %s as group %s", d->host, d->port, d->cfg.topic, d->group);
+		log_info("downlink: connected to %s:%u, consuming %s as group %s", uplink_link_host(&d->link),
+			 uplink_link_port(&d->link), d->cfg.topic, d->group);
 		d->step = DL_METADATA;
 		advance(d);
 		return;
@@ -540,11 +542,12 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 		snprintf(cid, sizeof cid, "ferry-agent-%s-downlink", d->agent_id);
 		kc.client_id = cid;
 		kc.request_timeout_ms = d->timeout_ms;
+		uplink_link_conn_config(&d->link, &kc);
 		d->conn = kafka_conn_new(d->base, &kc, on_conn_event, d);
 		if (!d->conn)
 			return disconnect(d, "out of memory");
 		d->step = DL_CONNECTING;
-		if (kafka_conn_connect(d->conn, d->host, d->port))
+		if (kafka_conn_connect(d->conn, uplink_link_host(&d->link), uplink_link_port(&d->link)))
 			disconnect(d, "connect failed");
 		return;
 	}
@@ -567,9 +570,11 @@ int downlink_new(struct downlink **out, struct event_base *base, const struct ag
 		snprintf(d->group, sizeof d->group, "%s", cfg->downlink.group);
 	else
 		snprintf(d->group, sizeof d->group, "ferry-agent-%s", d->agent_id);
-	const char *colon = strrchr(cfg->uplink.bootstrap, ':');
-	snprintf(d->host, sizeof d->host, "%.*s", (int)(colon - cfg->uplink.bootstrap), cfg->uplink.bootstrap);
-	d->port = (uint16_t)atoi(colon + 1);
+	int lrc = uplink_link_init(&d->link, &cfg->uplink, err, err_len);
+	if (lrc) {
+		downlink_free(d);
+		return lrc;
+	}
 	/* a Fetch may rightly wait fetch_wait at the broker: the request timeout must be longer */
 	uint64_t t = cfg->uplink.request_timeout_ms;
 	if (t < cfg->downlink.fetch_wait_ms + 5000)
@@ -602,5 +607,6 @@ void downlink_free(struct downlink *d)
 	if (d->timer)
 		event_free(d->timer);
 	free(d->inflated);
+	uplink_link_deinit(&d->link);
 	free(d);
 }

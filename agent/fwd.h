@@ -38,6 +38,10 @@ uint64_t fwd_ingested(const struct fwd *f);
 void fwd_release(struct fwd *f, const char *route_name, uint64_t bytes);
 /* The uplink deleted count rows of route_name (bytes) older than its max_age: counted, logged. */
 void fwd_expired(struct fwd *f, const char *route_name, uint64_t count, uint64_t bytes);
+/* $SYS: publish value (decimal, retained, QoS 0) on topic through the local broker; and every route's
+ * figures on $SYS/ferry/routes/<name>/{buffer_bytes,buffered,dropped,refused,evicted,expired}. */
+void fwd_sys_value(struct fwd *f, const char *topic, int64_t value);
+void fwd_sys(struct fwd *f);
 /* Startup: bytes already buffered per route (from the database). */
 void fwd_account(struct fwd *f, const char *route_name, uint64_t bytes);
 

@@ -8,6 +8,7 @@
 #include "agent/store.h"
 #include "agent/uplink.h"
 #include "agent/uplink_internal.h"
+#include "agent/uplink_link.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/metrics.h"
@@ -30,8 +31,7 @@ struct uplink {
 	struct agent_uplink cfg;
 	struct store *store;
 	struct fwd *fwd;
-	char host[256];
-	uint16_t port;
+	struct uplink_link link;
 	struct kafka_conn *conn;
 	enum up_state state;
 	struct event *timer;
@@ -54,6 +54,7 @@ struct uplink {
 	struct up_startup startup;
 	struct event *expire_timer; /* NULL when no route has a max_age */
 	struct up_expire *expire;   /* in flight when not NULL */
+	struct event *sys_timer;    /* $SYS figures every sys_interval; NULL when 0 */
 };
 
 static void schedule(struct uplink *u, uint64_t ms)
@@ -75,8 +76,9 @@ static void disconnect(struct uplink *u, const char *why)
 		kafka_conn_free(c);
 	}
 	if (u->state != UP_OFFLINE)
-		log_warn("uplink: %s:%u offline: %s (retry in %llu ms)", u->host, u->port, why,
-			 (unsigned long long)u->backoff_ms);
+		log_warn("uplink: %s:%u offline: %s (retry in %llu ms)", uplink_link_host(&u->link),
+			 uplink_link_port(&u->link), why, (unsigned long long)u->backoff_ms);
+	uplink_link_failed(&u->link); /* the next bootstrap broker, if there are several */
 	u->state = UP_OFFLINE;
 	set_link(u, false);
 	/* backoff with jitter: 75%..125% of the current step, doubling up to backoff_max */
@@ -434,7 +436,7 @@ static void on_conn_event(struct kafka_conn *c, enum kafka_conn_event ev, int er
 		u->backoff_ms = UP_BACKOFF_MIN_MS;
 		metric_add(u->m_connects, 1);
 		set_link(u, false);
-		log_info("uplink: connected to %s:%u", u->host, u->port);
+		log_info("uplink: connected to %s:%u", uplink_link_host(&u->link), uplink_link_port(&u->link));
 		start_session(u);
 		return;
 	}
@@ -448,13 +450,14 @@ static void connect_now(struct uplink *u)
 	snprintf(cid, sizeof cid, "ferry-agent-%s", u->cfg.agent_id);
 	kc.client_id = cid;
 	kc.request_timeout_ms = (uint32_t)u->cfg.request_timeout_ms;
+	uplink_link_conn_config(&u->link, &kc);
 	u->conn = kafka_conn_new(u->base, &kc, on_conn_event, u);
 	if (!u->conn) {
 		disconnect(u, "out of memory");
 		return;
 	}
 	u->state = UP_CONNECTING;
-	if (kafka_conn_connect(u->conn, u->host, u->port))
+	if (kafka_conn_connect(u->conn, uplink_link_host(&u->link), uplink_link_port(&u->link)))
 		disconnect(u, "connect failed");
 }
 
@@ -519,6 +522,25 @@ static void on_expire_timer(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(u->expire_timer, &tv);
 }
 
+static void sys_schedule(struct uplink *u)
+{
+	uint64_t ms = u->cfg_all.sys_interval_ms;
+	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+	evtimer_add(u->sys_timer, &tv);
+}
+
+static void on_sys_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct uplink *u = arg;
+	(void)fd, (void)what;
+	fwd_sys_value(u->fwd, "$SYS/ferry/uplink/state", metric_get(u->m_state));
+	fwd_sys_value(u->fwd, "$SYS/ferry/uplink/oldest_unacked_age_ms", metric_get(u->m_oldest_ms));
+	fwd_sys_value(u->fwd, "$SYS/ferry/uplink/acked_records", metric_get(u->m_acked));
+	fwd_sys_value(u->fwd, "$SYS/ferry/uplink/producer_resets", metric_get(u->m_resets));
+	fwd_sys(u->fwd);
+	sys_schedule(u);
+}
+
 static void on_startup(void *arg, int rc)
 {
 	struct uplink *u = arg;
@@ -533,6 +555,8 @@ static void on_startup(void *arg, int rc)
 		struct timeval tv = {0, 0};
 		evtimer_add(u->expire_timer, &tv);
 	}
+	if (u->sys_timer)
+		sys_schedule(u);
 	connect_now(u);
 }
 
@@ -550,9 +574,11 @@ int uplink_new(struct uplink **out, struct event_base *base, const struct agent_
 	u->producer_id = -1;
 	u->epoch = -1;
 	u->backoff_ms = UP_BACKOFF_MIN_MS;
-	const char *colon = strrchr(cfg->uplink.bootstrap, ':');
-	snprintf(u->host, sizeof u->host, "%.*s", (int)(colon - cfg->uplink.bootstrap), cfg->uplink.bootstrap);
-	u->port = (uint16_t)atoi(colon + 1);
+	int lrc = uplink_link_init(&u->link, &cfg->uplink, err, err_len);
+	if (lrc) {
+		uplink_free(u);
+		return lrc;
+	}
 	for (uint32_t i = 0; i < cfg->route_count && u->topic_count < UP_TOPICS_MAX; i++) {
 		bool seen = false;
 		for (uint32_t t = 0; t < u->topic_count; t++)
@@ -569,6 +595,10 @@ int uplink_new(struct uplink **out, struct event_base *base, const struct agent_
 			uplink_free(u);
 			return snprintf(err, err_len, "uplink: out of memory"), ERR_NOMEM;
 		}
+	if (cfg->sys_interval_ms && !(u->sys_timer = evtimer_new(base, on_sys_timer, u))) {
+		uplink_free(u);
+		return snprintf(err, err_len, "uplink: out of memory"), ERR_NOMEM;
+	}
 	static _Atomic int64_t sink;
 	_Atomic int64_t **slots[] = {&u->m_state, &u->m_acked, &u->m_batches, &u->m_requests, &u->m_errors,
 				     &u->m_resets, &u->m_oldest_ms, &u->m_wire_bytes, &u->m_connects};
@@ -605,8 +635,11 @@ void uplink_free(struct uplink *u)
 		event_free(u->timer);
 	if (u->expire_timer)
 		event_free(u->expire_timer);
+	if (u->sys_timer)
+		event_free(u->sys_timer);
 	free(u->expire);
 	round_free(u->round);
 	kafka_metadata_deinit(&u->md);
+	uplink_link_deinit(&u->link);
 	free(u);
 }

@@ -98,13 +98,23 @@ class RawClient:
         self.s.close()
 
 
+def port_other_than(taken):
+    """A free port not in taken: the cloud's port is only reserved by number until it starts."""
+    while True:
+        p = free_port()
+        if p not in taken:
+            taken.add(p)
+            return p
+
+
 class Agent:
-    def __init__(self, bootstrap, tmp):
-        self.port = free_port()
-        self.admin = free_port()
+    def __init__(self, bootstrap, tmp, avoid):
+        taken = set(avoid)
+        self.port = port_other_than(taken)
+        self.admin = port_other_than(taken)
         self.conf = os.path.join(tmp, "agent.conf")
         with open(self.conf, "w") as f:
-            f.write("data_dir %s/var\n[mqtt]\nport %d\n[admin]\nport %d\n" % (tmp, self.port, self.admin))
+            f.write("data_dir %s/var\nsys_interval 1s\n[mqtt]\nport %d\n[admin]\nport %d\n" % (tmp, self.port, self.admin))
             f.write("[uplink]\nenabled true\nbootstrap %s\nagent_id gw1\nbackoff_max 300ms\n" % bootstrap)
             f.write("[route rej]\nfilter rej/#\ntopic t-rej\nmax_bytes 4096\npolicy reject\n")
             f.write("[route ev]\nfilter ev/#\ntopic t-ev\nmax_bytes 4096\npolicy evict\n")
@@ -157,7 +167,7 @@ def consume(bootstrap, topic, expect, timeout=30):
 def main():
     tmp = tempfile.mkdtemp(prefix="ferry-it42-")
     cloud = Broker()  # not started yet: the agent buffers
-    agent = Agent(cloud.bootstrap, tmp)
+    agent = Agent(cloud.bootstrap, tmp, {cloud.port, cloud.admin_port})
     try:
         pad = b"x" * PAYLOAD
         # 4. max_age first: it needs time to pass
@@ -214,6 +224,15 @@ def main():
         check(agent.metric("ferry_fwd_expired_total", "old") == 10, "expired counter %r, want 10" %
               agent.metric("ferry_fwd_expired_total", "old"))
         check(agent.metric("ferry_fwd_buffer_bytes", "old") == 0, "old rows still accounted")
+        # the same figures on $SYS (retained; published every sys_interval)
+        time.sleep(1.5)
+        sys_out = subprocess.run(["mosquitto_sub", "-p", str(agent.port), "-v", "-W", "3", "-C", "4",
+                                  "-t", "$SYS/ferry/routes/rej/dropped", "-t", "$SYS/ferry/routes/ev/evicted",
+                                  "-t", "$SYS/ferry/routes/old/expired", "-t", "$SYS/ferry/uplink/state"],
+                                 capture_output=True, timeout=20).stdout.decode().splitlines()
+        want = {"$SYS/ferry/routes/rej/dropped %d" % (len(refused) + N), "$SYS/ferry/routes/ev/evicted %d" % evicted,
+                "$SYS/ferry/routes/old/expired 10", "$SYS/ferry/uplink/state 0"}
+        check(set(sys_out) == want, "$SYS figures %r, want %r" % (sys_out, want))
 
         # the cloud comes: exactly what was kept arrives
         cloud.start()
