@@ -157,7 +157,7 @@ static const struct config_key route_keys[] = {
 	{"qos0", CFG_BOOL, ROFF(qos0), 0, 0, 1, "true", NULL, "Forward QoS 0 publishes"},
 	{"qos1", CFG_BOOL, ROFF(qos1), 0, 0, 1, "true", NULL, "Forward QoS 1 publishes (acknowledged once buffered)"},
 	{"qos2", CFG_BOOL, ROFF(qos2), 0, 0, 1, "true", NULL, "Forward QoS 2 publishes (acknowledged once buffered)"},
-	{"priority", CFG_U32, ROFF(priority), 0, 0, 9, "5", NULL, "0..9; when evicting, lower priorities go first"},
+	{"priority", CFG_U32, ROFF(priority), 0, 0, 9, "5", NULL, "0..9, stored with each row; not yet used (bounds are per route)"},
 	{"max_bytes", CFG_SIZE, ROFF(max_bytes), 0, 4096, 1ull << 40, "256m", NULL, "Buffered bytes (payload and key) this route may hold"},
 	{"max_age", CFG_DURATION, ROFF(max_age_ms), 0, 0, 365ull * 86400000, "0s", NULL,
 	 "Buffered messages older than this are dropped and counted; 0s = kept until shipped"},

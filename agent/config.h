@@ -73,7 +73,7 @@ struct agent_route {
 	char topic[AGENT_KAFKA_TOPIC_MAX];    /* Kafka topic */
 	char key[256];                        /* template: {agent} and {topic} are replaced; empty = null key */
 	bool qos0, qos1, qos2;                /* which publish QoS levels the route forwards */
-	uint32_t priority;                    /* 0 (lowest) .. 9: evict-oldest drops low priorities first */
+	uint32_t priority;                    /* 0 (lowest) .. 9: stored per row; not yet used across routes */
 	uint64_t max_bytes;                   /* buffered payload+key bytes of this route */
 	uint64_t max_age_ms;                  /* older rows are dropped (counted); 0 = no limit */
 	int policy;                           /* enum agent_route_policy when max_bytes is reached */

@@ -18,7 +18,6 @@
 #include "mqtt/broker/broker.h"
 #include "port.h"
 
-#define DL_BACKOFF_MIN_MS 100
 #define DL_FETCH_BYTES_MAX (16 << 20)
 #define DL_PARTITION_BYTES_MAX (1 << 20)
 #define DL_TOPIC_MAX 1024 /* local topics built from the template */
@@ -47,7 +46,6 @@ struct downlink {
 	struct event *timer;
 	enum dl_step step;
 	bool busy;
-	uint64_t backoff_ms, backoff_max_ms;
 	int32_t partition_count;
 	struct dl_partition parts[DOWNLINK_PARTITIONS_MAX];
 	uint8_t *inflated; /* DOWNLINK_BATCH_INFLATED_MAX */
@@ -56,11 +54,7 @@ struct downlink {
 
 static void advance(struct downlink *d);
 
-static void schedule(struct downlink *d, uint64_t ms)
-{
-	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
-	evtimer_add(d->timer, &tv);
-}
+static void schedule(struct downlink *d, uint64_t ms) { uplink_link_timer_add(d->timer, ms); }
 
 static void disconnect(struct downlink *d, const char *why)
 {
@@ -69,15 +63,15 @@ static void disconnect(struct downlink *d, const char *why)
 		d->conn = NULL;
 		kafka_conn_free(c);
 	}
+	uint64_t wait = uplink_link_backoff_next_ms(&d->link);
 	if (d->step != DL_OFFLINE)
 		log_warn("downlink: %s:%u offline: %s (retry in %llu ms)", uplink_link_host(&d->link),
-			 uplink_link_port(&d->link), why, (unsigned long long)d->backoff_ms);
+			 uplink_link_port(&d->link), why, (unsigned long long)wait);
 	uplink_link_failed(&d->link);
 	d->step = DL_OFFLINE;
 	d->busy = false;
 	metric_set(d->m_state, 0);
-	schedule(d, d->backoff_ms);
-	d->backoff_ms = d->backoff_ms * 2 > d->backoff_max_ms ? d->backoff_max_ms : d->backoff_ms * 2;
+	schedule(d, wait);
 }
 
 /* A request failed without closing the connection: go back to Metadata after a pause. */
@@ -461,7 +455,7 @@ static void on_metadata(struct kafka_conn *c, int err, int16_t api_key, int16_t 
 	}
 	d->partition_count = n;
 	d->step = DL_OFFSETS;
-	d->backoff_ms = DL_BACKOFF_MIN_MS;
+	uplink_link_backoff_reset(&d->link);
 	metric_set(d->m_state, 1);
 	advance(d);
 }
@@ -580,8 +574,6 @@ int downlink_new(struct downlink **out, struct event_base *base, const struct ag
 	if (t < cfg->downlink.fetch_wait_ms + 5000)
 		t = cfg->downlink.fetch_wait_ms + 5000;
 	d->timeout_ms = (uint32_t)t;
-	d->backoff_ms = DL_BACKOFF_MIN_MS;
-	d->backoff_max_ms = cfg->uplink.backoff_max_ms;
 	static _Atomic int64_t sink;
 	d->m_state = d->m_delivered = d->m_skipped = d->m_invalid = d->m_commits = d->m_errors = &sink;
 	if (metrics) {

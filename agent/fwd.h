@@ -8,8 +8,10 @@
  * type, payload format, response topic and correlation data when present.
  *
  * Bounds: each route holds at most max_bytes of key+value+headers; over it the route's policy applies:
- * "reject" drops the new message, "evict" deletes the oldest unsent rows of the lowest priority first.  Every
- * drop is counted per route (ferry_fwd_dropped_total) and logged.  Loop thread only. */
+ * "reject" refuses the message (MQTT 5 QoS 1/2: reason 0x97, nothing stored or delivered) or, when the device
+ * cannot be told (3.1.1, QoS 0), drops it from the route; "evict" deletes the route's oldest unclaimed rows.
+ * max_age is enforced by the uplink (fwd_expired).  Priority is stored, not yet used across routes.  Every
+ * drop is counted per route (dropped, refused, evicted, expired) and logged.  Loop thread only. */
 #ifndef FERRY_AGENT_FWD_H
 #define FERRY_AGENT_FWD_H
 

@@ -18,7 +18,6 @@
 #include "kafka/metadata.h"
 #include "port.h"
 
-#define UP_BACKOFF_MIN_MS 100
 #define UP_IDLE_POLL_MS 200 /* with nothing new ingested, look at the buffer this often anyway */
 #define UP_EXPIRE_PERIOD_MS 1000 /* max_age is enforced this often, online or not */
 
@@ -35,7 +34,6 @@ struct uplink {
 	struct kafka_conn *conn;
 	enum up_state state;
 	struct event *timer;
-	uint64_t backoff_ms;
 	int64_t producer_id;
 	int16_t epoch;
 	bool save_producer, renumber, need_metadata, busy;
@@ -57,11 +55,7 @@ struct uplink {
 	struct event *sys_timer;    /* $SYS figures every sys_interval; NULL when 0 */
 };
 
-static void schedule(struct uplink *u, uint64_t ms)
-{
-	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
-	evtimer_add(u->timer, &tv);
-}
+static void schedule(struct uplink *u, uint64_t ms) { uplink_link_timer_add(u->timer, ms); }
 
 static void set_link(struct uplink *u, bool draining)
 {
@@ -75,17 +69,13 @@ static void disconnect(struct uplink *u, const char *why)
 		u->conn = NULL;
 		kafka_conn_free(c);
 	}
+	uint64_t wait = uplink_link_backoff_next_ms(&u->link);
 	if (u->state != UP_OFFLINE)
 		log_warn("uplink: %s:%u offline: %s (retry in %llu ms)", uplink_link_host(&u->link),
-			 uplink_link_port(&u->link), why, (unsigned long long)u->backoff_ms);
+			 uplink_link_port(&u->link), why, (unsigned long long)wait);
 	uplink_link_failed(&u->link); /* the next bootstrap broker, if there are several */
 	u->state = UP_OFFLINE;
 	set_link(u, false);
-	/* backoff with jitter: 75%..125% of the current step, doubling up to backoff_max */
-	uint32_t r = 0;
-	port_random(&r, sizeof r);
-	uint64_t wait = u->backoff_ms * 3 / 4 + (u->backoff_ms ? r % (u->backoff_ms / 2 + 1) : 0);
-	u->backoff_ms = u->backoff_ms * 2 > u->cfg.backoff_max_ms ? u->cfg.backoff_max_ms : u->backoff_ms * 2;
 	if (!u->busy)
 		schedule(u, wait);
 }
@@ -158,9 +148,9 @@ static void on_produce(struct kafka_conn *c, int err, int16_t api_key, int16_t v
 		}
 	}
 	round_free(r);
-	u->backoff_ms = UP_BACKOFF_MIN_MS;
+	uplink_link_backoff_reset(&u->link);
 	if (retry)
-		schedule(u, UP_BACKOFF_MIN_MS);
+		schedule(u, UPLINK_BACKOFF_MIN_MS);
 	else
 		next_round(u);
 }
@@ -433,7 +423,7 @@ static void on_conn_event(struct kafka_conn *c, enum kafka_conn_event ev, int er
 		return;
 	if (ev == KAFKA_CONN_READY) {
 		u->state = UP_ONLINE;
-		u->backoff_ms = UP_BACKOFF_MIN_MS;
+		uplink_link_backoff_reset(&u->link);
 		metric_add(u->m_connects, 1);
 		set_link(u, false);
 		log_info("uplink: connected to %s:%u", uplink_link_host(&u->link), uplink_link_port(&u->link));
@@ -573,7 +563,6 @@ int uplink_new(struct uplink **out, struct event_base *base, const struct agent_
 	u->fwd = fwd;
 	u->producer_id = -1;
 	u->epoch = -1;
-	u->backoff_ms = UP_BACKOFF_MIN_MS;
 	int lrc = uplink_link_init(&u->link, &cfg->uplink, err, err_len);
 	if (lrc) {
 		uplink_free(u);

@@ -3,10 +3,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "agent/uplink_link.h"
 #include "base/err.h"
 #include "kafka/conn.h"
 #include "net/tls.h"
+#include "port.h"
 
 int uplink_link_parse(struct uplink_link *l, const char *bootstrap)
 {
@@ -45,6 +48,7 @@ int uplink_link_init(struct uplink_link *l, const struct agent_uplink *cfg, char
 {
 	memset(l, 0, sizeof *l);
 	l->cfg = *cfg;
+	l->backoff_ms = UPLINK_BACKOFF_MIN_MS;
 	if (uplink_link_parse(l, cfg->bootstrap))
 		return snprintf(err, err_len, "[uplink] bootstrap '%s': want host:port[,host:port...] (at most %d)",
 				cfg->bootstrap, UPLINK_BOOTSTRAP_MAX),
@@ -70,6 +74,24 @@ void uplink_link_deinit(struct uplink_link *l)
 const char *uplink_link_host(const struct uplink_link *l) { return l->hosts[l->current]; }
 uint16_t uplink_link_port(const struct uplink_link *l) { return l->ports[l->current]; }
 void uplink_link_failed(struct uplink_link *l) { l->current = l->count ? (l->current + 1) % l->count : 0; }
+
+uint64_t uplink_link_backoff_next_ms(struct uplink_link *l)
+{
+	uint32_t r = 0;
+	port_random(&r, sizeof r);
+	uint64_t step = l->backoff_ms;
+	uint64_t wait = step * 3 / 4 + (step ? r % (step / 2 + 1) : 0);
+	l->backoff_ms = step * 2 > l->cfg.backoff_max_ms ? l->cfg.backoff_max_ms : step * 2;
+	return wait;
+}
+
+void uplink_link_backoff_reset(struct uplink_link *l) { l->backoff_ms = UPLINK_BACKOFF_MIN_MS; }
+
+void uplink_link_timer_add(struct event *ev, uint64_t ms)
+{
+	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+	evtimer_add(ev, &tv);
+}
 
 void uplink_link_conn_config(const struct uplink_link *l, struct kafka_conn_config *kc)
 {
