@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "agent/config.h"
+#include "agent/uplink_link.h"
 #include "base/err.h"
 #include "base/log.h"
 
@@ -19,6 +20,7 @@ static const char *const log_levels[] = {"error", "warn", "info", "debug", "trac
 static const char *const sync_modes[] = {"full", "normal", NULL};
 static const char *const route_policies[] = {"reject", "evict", NULL};
 static const char *const compressions[] = {"none", "lz4", NULL};
+static const char *const sasl_mechanisms[] = {"none", "plain", NULL};
 static const char *const downlink_starts[] = {"latest", "earliest", NULL};
 
 /* MQTT's own ceilings (MQTT 5.0 §1.5.4 strings, §2.1.4 packet size, §3.3.2.3.2 Receive Maximum). */
@@ -115,13 +117,22 @@ static const struct config_key store_keys[] = {
 
 static const struct config_key uplink_keys[] = {
 	BOOL("enabled", uplink.enabled, "false", "Ship what the routes select to a Kafka cluster"),
-	STR("bootstrap", uplink.bootstrap, "127.0.0.1:9092", "host:port of a broker of the cluster (ferry-cloud or any Kafka)"),
+	STR("bootstrap", uplink.bootstrap, "127.0.0.1:9092",
+	    "host:port of brokers of the cluster (ferry-cloud or any Kafka), comma-separated, tried in turn"),
 	STR("agent_id", uplink.agent_id, "agent", "This agent's name: the ferry.agent header and {agent} in route keys"),
 	SIZE("batch_bytes", uplink.batch_bytes, 1024, 64 << 20, "1m", "Uncompressed record bytes per Produce request at most"),
 	DUR("linger", uplink.linger_ms, 0, 60000, "5ms", "Wait this long for more messages before sending a batch that is not full"),
 	DUR("backoff_max", uplink.backoff_max_ms, 100, 600000, "30s", "Ceiling of the reconnect backoff (doubling from 100ms, with jitter)"),
 	DUR("request_timeout", uplink.request_timeout_ms, 1000, 600000, "30s", "A request not answered by then ends the connection (it is resent)"),
 	ENUM("compression", uplink.compression, compressions, "lz4", "Record batch compression: none or lz4"),
+	BOOL("tls", uplink.tls, "false", "TLS 1.2 to the cluster"),
+	STR("ca_file", uplink.ca_file, "", "PEM CA certificates the cluster's certificate must chain to; empty = no verification (tests only)"),
+	STR("cert_file", uplink.cert_file, "", "PEM client certificate for mutual TLS (optional)"),
+	STR("key_file", uplink.key_file, "", "PEM key of cert_file"),
+	STR("tls_hostname", uplink.tls_hostname, "", "Name the cluster's certificate must carry; empty = the bootstrap host"),
+	ENUM("sasl_mechanism", uplink.sasl_mechanism, sasl_mechanisms, "none", "SASL authentication: none or plain (use with tls)"),
+	STR("sasl_username", uplink.sasl_username, "", "SASL user name"),
+	STR("sasl_password", uplink.sasl_password, "", "SASL password (keep this file private)"),
 	{0},
 };
 
@@ -146,7 +157,7 @@ static const struct config_key route_keys[] = {
 	{"qos0", CFG_BOOL, ROFF(qos0), 0, 0, 1, "true", NULL, "Forward QoS 0 publishes"},
 	{"qos1", CFG_BOOL, ROFF(qos1), 0, 0, 1, "true", NULL, "Forward QoS 1 publishes (acknowledged once buffered)"},
 	{"qos2", CFG_BOOL, ROFF(qos2), 0, 0, 1, "true", NULL, "Forward QoS 2 publishes (acknowledged once buffered)"},
-	{"priority", CFG_U32, ROFF(priority), 0, 0, 9, "5", NULL, "0..9; when evicting, lower priorities go first"},
+	{"priority", CFG_U32, ROFF(priority), 0, 0, 9, "5", NULL, "0..9, stored with each row; not yet used (bounds are per route)"},
 	{"max_bytes", CFG_SIZE, ROFF(max_bytes), 0, 4096, 1ull << 40, "256m", NULL, "Buffered bytes (payload and key) this route may hold"},
 	{"max_age", CFG_DURATION, ROFF(max_age_ms), 0, 0, 365ull * 86400000, "0s", NULL,
 	 "Buffered messages older than this are dropped and counted; 0s = kept until shipped"},
@@ -225,10 +236,14 @@ int agent_config_validate(const struct agent_config *c, char *err, size_t err_le
 				       ERR_CONFIG;
 	if (!c->data_dir[0])
 		return snprintf(err, err_len, "data_dir is empty"), ERR_CONFIG;
-	if (c->uplink.enabled && (!strchr(c->uplink.bootstrap, ':') || !c->uplink.agent_id[0]))
-		return snprintf(err, err_len, "[uplink] bootstrap must be host:port and agent_id non-empty"), ERR_CONFIG;
-	if (c->downlink.topic[0] && (!strchr(c->uplink.bootstrap, ':') || !c->uplink.agent_id[0]))
-		return snprintf(err, err_len, "[downlink] needs [uplink] bootstrap host:port and agent_id"), ERR_CONFIG;
+	struct uplink_link link;
+	if ((c->uplink.enabled || c->downlink.topic[0]) && (uplink_link_parse(&link, c->uplink.bootstrap) || !c->uplink.agent_id[0]))
+		return snprintf(err, err_len, "[uplink] bootstrap must be host:port[,host:port...] and agent_id non-empty"),
+		       ERR_CONFIG;
+	if (c->uplink.cert_file[0] && !c->uplink.key_file[0])
+		return snprintf(err, err_len, "[uplink] cert_file needs key_file"), ERR_CONFIG;
+	if (c->uplink.sasl_mechanism != AGENT_SASL_NONE && !c->uplink.sasl_username[0])
+		return snprintf(err, err_len, "[uplink] sasl_mechanism needs sasl_username"), ERR_CONFIG;
 	for (uint32_t i = 0; i < c->route_count; i++)
 		if (!c->routes[i].topic[0] || !c->routes[i].filter[0])
 			return snprintf(err, err_len, "[route %s] needs filter and topic", c->routes[i].name), ERR_CONFIG;

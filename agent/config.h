@@ -73,7 +73,7 @@ struct agent_route {
 	char topic[AGENT_KAFKA_TOPIC_MAX];    /* Kafka topic */
 	char key[256];                        /* template: {agent} and {topic} are replaced; empty = null key */
 	bool qos0, qos1, qos2;                /* which publish QoS levels the route forwards */
-	uint32_t priority;                    /* 0 (lowest) .. 9: evict-oldest drops low priorities first */
+	uint32_t priority;                    /* 0 (lowest) .. 9: stored per row; not yet used across routes */
 	uint64_t max_bytes;                   /* buffered payload+key bytes of this route */
 	uint64_t max_age_ms;                  /* older rows are dropped (counted); 0 = no limit */
 	int policy;                           /* enum agent_route_policy when max_bytes is reached */
@@ -82,14 +82,24 @@ struct agent_route {
 /* [uplink]: the Kafka producer that drains the buffer. */
 struct agent_uplink {
 	bool enabled;
-	char bootstrap[256];     /* host:port of one broker of the cluster */
+	char bootstrap[256];     /* host:port[,host:port...]: brokers tried in turn */
 	char agent_id[AGENT_ID_MAX]; /* ferry.agent header and {agent} in key templates */
 	uint64_t batch_bytes;    /* records per Produce are cut at this many uncompressed bytes */
 	uint64_t linger_ms;      /* wait this long for more rows when a batch is not full */
 	uint64_t backoff_max_ms; /* reconnect backoff ceiling (doubles from 100 ms, with jitter) */
 	uint64_t request_timeout_ms;
 	int compression;         /* 0 none, 1 lz4 */
+	bool tls;                /* TLS 1.2 to the cluster (mbedtls) */
+	char ca_file[AGENT_PATH_MAX];   /* trust anchors; empty: TLS without verification (tests only) */
+	char cert_file[AGENT_PATH_MAX]; /* client certificate (mutual TLS); optional */
+	char key_file[AGENT_PATH_MAX];
+	char tls_hostname[256];  /* expected certificate name; empty: the bootstrap host */
+	int sasl_mechanism;      /* enum agent_sasl */
+	char sasl_username[256];
+	char sasl_password[256];
 };
+
+enum agent_sasl { AGENT_SASL_NONE, AGENT_SASL_PLAIN }; /* index into the choices */
 
 enum agent_downlink_start { AGENT_DOWNLINK_LATEST, AGENT_DOWNLINK_EARLIEST }; /* index into the choices */
 

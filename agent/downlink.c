@@ -8,6 +8,7 @@
 
 #include "agent/broker/agent_broker.h"
 #include "agent/downlink.h"
+#include "agent/uplink_link.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/metrics.h"
@@ -17,7 +18,6 @@
 #include "mqtt/broker/broker.h"
 #include "port.h"
 
-#define DL_BACKOFF_MIN_MS 100
 #define DL_FETCH_BYTES_MAX (16 << 20)
 #define DL_PARTITION_BYTES_MAX (1 << 20)
 #define DL_TOPIC_MAX 1024 /* local topics built from the template */
@@ -40,14 +40,12 @@ struct downlink {
 	struct agent_downlink cfg;
 	char agent_id[AGENT_ID_MAX];
 	char group[AGENT_KAFKA_TOPIC_MAX + AGENT_ID_MAX];
-	char host[256];
-	uint16_t port;
+	struct uplink_link link;
 	uint32_t timeout_ms;
 	struct kafka_conn *conn;
 	struct event *timer;
 	enum dl_step step;
 	bool busy;
-	uint64_t backoff_ms, backoff_max_ms;
 	int32_t partition_count;
 	struct dl_partition parts[DOWNLINK_PARTITIONS_MAX];
 	uint8_t *inflated; /* DOWNLINK_BATCH_INFLATED_MAX */
@@ -56,11 +54,7 @@ struct downlink {
 
 static void advance(struct downlink *d);
 
-static void schedule(struct downlink *d, uint64_t ms)
-{
-	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
-	evtimer_add(d->timer, &tv);
-}
+static void schedule(struct downlink *d, uint64_t ms) { uplink_link_timer_add(d->timer, ms); }
 
 static void disconnect(struct downlink *d, const char *why)
 {
@@ -69,14 +63,15 @@ static void disconnect(struct downlink *d, const char *why)
 		d->conn = NULL;
 		kafka_conn_free(c);
 	}
+	uint64_t wait = uplink_link_backoff_next_ms(&d->link);
 	if (d->step != DL_OFFLINE)
-		log_warn("downlink: %s:%u offline: %s (retry in %llu ms)", d->host, d->port, why,
-			 (unsigned long long)d->backoff_ms);
+		log_warn("downlink: %s:%u offline: %s (retry in %llu ms)", uplink_link_host(&d->link),
+			 uplink_link_port(&d->link), why, (unsigned long long)wait);
+	uplink_link_failed(&d->link);
 	d->step = DL_OFFLINE;
 	d->busy = false;
 	metric_set(d->m_state, 0);
-	schedule(d, d->backoff_ms);
-	d->backoff_ms = d->backoff_ms * 2 > d->backoff_max_ms ? d->backoff_max_ms : d->backoff_ms * 2;
+	schedule(d, wait);
 }
 
 /* A request failed without closing the connection: go back to Metadata after a pause. */
@@ -460,7 +455,7 @@ static void on_metadata(struct kafka_conn *c, int err, int16_t api_key, int16_t 
 	}
 	d->partition_count = n;
 	d->step = DL_OFFSETS;
-	d->backoff_ms = DL_BACKOFF_MIN_MS;
+	uplink_link_backoff_reset(&d->link);
 	metric_set(d->m_state, 1);
 	advance(d);
 }
@@ -522,7 +517,8 @@ static void on_conn_event(struct kafka_conn *c, enum kafka_conn_event ev, int er
 	if (d->conn != c)
 		return;
 	if (ev == KAFKA_CONN_READY) {
-		log_info("downlink: connected to %s:%u, consuming %s as group %s", d->host, d->port, d->cfg.topic, d->group);
+		log_info("downlink: connected to %s:%u, consuming %s as group %s", uplink_link_host(&d->link),
+			 uplink_link_port(&d->link), d->cfg.topic, d->group);
 		d->step = DL_METADATA;
 		advance(d);
 		return;
@@ -540,11 +536,12 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 		snprintf(cid, sizeof cid, "ferry-agent-%s-downlink", d->agent_id);
 		kc.client_id = cid;
 		kc.request_timeout_ms = d->timeout_ms;
+		uplink_link_conn_config(&d->link, &kc);
 		d->conn = kafka_conn_new(d->base, &kc, on_conn_event, d);
 		if (!d->conn)
 			return disconnect(d, "out of memory");
 		d->step = DL_CONNECTING;
-		if (kafka_conn_connect(d->conn, d->host, d->port))
+		if (kafka_conn_connect(d->conn, uplink_link_host(&d->link), uplink_link_port(&d->link)))
 			disconnect(d, "connect failed");
 		return;
 	}
@@ -567,16 +564,16 @@ int downlink_new(struct downlink **out, struct event_base *base, const struct ag
 		snprintf(d->group, sizeof d->group, "%s", cfg->downlink.group);
 	else
 		snprintf(d->group, sizeof d->group, "ferry-agent-%s", d->agent_id);
-	const char *colon = strrchr(cfg->uplink.bootstrap, ':');
-	snprintf(d->host, sizeof d->host, "%.*s", (int)(colon - cfg->uplink.bootstrap), cfg->uplink.bootstrap);
-	d->port = (uint16_t)atoi(colon + 1);
+	int lrc = uplink_link_init(&d->link, &cfg->uplink, err, err_len);
+	if (lrc) {
+		downlink_free(d);
+		return lrc;
+	}
 	/* a Fetch may rightly wait fetch_wait at the broker: the request timeout must be longer */
 	uint64_t t = cfg->uplink.request_timeout_ms;
 	if (t < cfg->downlink.fetch_wait_ms + 5000)
 		t = cfg->downlink.fetch_wait_ms + 5000;
 	d->timeout_ms = (uint32_t)t;
-	d->backoff_ms = DL_BACKOFF_MIN_MS;
-	d->backoff_max_ms = cfg->uplink.backoff_max_ms;
 	static _Atomic int64_t sink;
 	d->m_state = d->m_delivered = d->m_skipped = d->m_invalid = d->m_commits = d->m_errors = &sink;
 	if (metrics) {
@@ -602,5 +599,6 @@ void downlink_free(struct downlink *d)
 	if (d->timer)
 		event_free(d->timer);
 	free(d->inflated);
+	uplink_link_deinit(&d->link);
 	free(d);
 }

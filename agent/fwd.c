@@ -337,6 +337,29 @@ void fwd_expired(struct fwd *f, const char *route_name, uint64_t count, uint64_t
 	log_warn("fwd: route %s: %llu buffered messages older than max_age dropped", route_name, (unsigned long long)count);
 }
 
+void fwd_sys_value(struct fwd *f, const char *topic, int64_t value)
+{
+	char payload[32];
+	int n = snprintf(payload, sizeof payload, "%lld", (long long)value);
+	mqtt_broker_publish(agent_broker_engine(f->ab), (struct mqtt_bytes){(const uint8_t *)topic, (uint32_t)strlen(topic)},
+			    (struct mqtt_bytes){(const uint8_t *)payload, (uint32_t)n}, 0, true, port_now_ms());
+}
+
+void fwd_sys(struct fwd *f)
+{
+	static const char *const names[] = {"buffer_bytes", "buffered", "dropped", "refused", "evicted", "expired"};
+	for (uint32_t i = 0; i < f->route_count; i++) {
+		struct fwd_route *rt = &f->routes[i];
+		int64_t v[] = {(int64_t)route_bytes(rt), metric_get(rt->accepted), metric_get(rt->dropped),
+			       metric_get(rt->refused), metric_get(rt->evicted), metric_get(rt->expired)};
+		for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) {
+			char topic[AGENT_ROUTE_NAME_MAX + 64];
+			snprintf(topic, sizeof topic, "$SYS/ferry/routes/%s/%s", rt->cfg.name, names[k]);
+			fwd_sys_value(f, topic, v[k]);
+		}
+	}
+}
+
 void fwd_account(struct fwd *f, const char *route_name, uint64_t bytes)
 {
 	struct fwd_route *rt = find(f, route_name);

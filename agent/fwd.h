@@ -8,8 +8,10 @@
  * type, payload format, response topic and correlation data when present.
  *
  * Bounds: each route holds at most max_bytes of key+value+headers; over it the route's policy applies:
- * "reject" drops the new message, "evict" deletes the oldest unsent rows of the lowest priority first.  Every
- * drop is counted per route (ferry_fwd_dropped_total) and logged.  Loop thread only. */
+ * "reject" refuses the message (MQTT 5 QoS 1/2: reason 0x97, nothing stored or delivered) or, when the device
+ * cannot be told (3.1.1, QoS 0), drops it from the route; "evict" deletes the route's oldest unclaimed rows.
+ * max_age is enforced by the uplink (fwd_expired).  Priority is stored, not yet used across routes.  Every
+ * drop is counted per route (dropped, refused, evicted, expired) and logged.  Loop thread only. */
 #ifndef FERRY_AGENT_FWD_H
 #define FERRY_AGENT_FWD_H
 
@@ -38,6 +40,10 @@ uint64_t fwd_ingested(const struct fwd *f);
 void fwd_release(struct fwd *f, const char *route_name, uint64_t bytes);
 /* The uplink deleted count rows of route_name (bytes) older than its max_age: counted, logged. */
 void fwd_expired(struct fwd *f, const char *route_name, uint64_t count, uint64_t bytes);
+/* $SYS: publish value (decimal, retained, QoS 0) on topic through the local broker; and every route's
+ * figures on $SYS/ferry/routes/<name>/{buffer_bytes,buffered,dropped,refused,evicted,expired}. */
+void fwd_sys_value(struct fwd *f, const char *topic, int64_t value);
+void fwd_sys(struct fwd *f);
 /* Startup: bytes already buffered per route (from the database). */
 void fwd_account(struct fwd *f, const char *route_name, uint64_t bytes);
 

@@ -8,6 +8,7 @@
 #include "agent/store.h"
 #include "agent/uplink.h"
 #include "agent/uplink_internal.h"
+#include "agent/uplink_link.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/metrics.h"
@@ -17,7 +18,6 @@
 #include "kafka/metadata.h"
 #include "port.h"
 
-#define UP_BACKOFF_MIN_MS 100
 #define UP_IDLE_POLL_MS 200 /* with nothing new ingested, look at the buffer this often anyway */
 #define UP_EXPIRE_PERIOD_MS 1000 /* max_age is enforced this often, online or not */
 
@@ -30,12 +30,10 @@ struct uplink {
 	struct agent_uplink cfg;
 	struct store *store;
 	struct fwd *fwd;
-	char host[256];
-	uint16_t port;
+	struct uplink_link link;
 	struct kafka_conn *conn;
 	enum up_state state;
 	struct event *timer;
-	uint64_t backoff_ms;
 	int64_t producer_id;
 	int16_t epoch;
 	bool save_producer, renumber, need_metadata, busy;
@@ -54,13 +52,10 @@ struct uplink {
 	struct up_startup startup;
 	struct event *expire_timer; /* NULL when no route has a max_age */
 	struct up_expire *expire;   /* in flight when not NULL */
+	struct event *sys_timer;    /* $SYS figures every sys_interval; NULL when 0 */
 };
 
-static void schedule(struct uplink *u, uint64_t ms)
-{
-	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
-	evtimer_add(u->timer, &tv);
-}
+static void schedule(struct uplink *u, uint64_t ms) { uplink_link_timer_add(u->timer, ms); }
 
 static void set_link(struct uplink *u, bool draining)
 {
@@ -74,16 +69,13 @@ static void disconnect(struct uplink *u, const char *why)
 		u->conn = NULL;
 		kafka_conn_free(c);
 	}
+	uint64_t wait = uplink_link_backoff_next_ms(&u->link);
 	if (u->state != UP_OFFLINE)
-		log_warn("uplink: %s:%u offline: %s (retry in %llu ms)", u->host, u->port, why,
-			 (unsigned long long)u->backoff_ms);
+		log_warn("uplink: %s:%u offline: %s (retry in %llu ms)", uplink_link_host(&u->link),
+			 uplink_link_port(&u->link), why, (unsigned long long)wait);
+	uplink_link_failed(&u->link); /* the next bootstrap broker, if there are several */
 	u->state = UP_OFFLINE;
 	set_link(u, false);
-	/* backoff with jitter: 75%..125% of the current step, doubling up to backoff_max */
-	uint32_t r = 0;
-	port_random(&r, sizeof r);
-	uint64_t wait = u->backoff_ms * 3 / 4 + (u->backoff_ms ? r % (u->backoff_ms / 2 + 1) : 0);
-	u->backoff_ms = u->backoff_ms * 2 > u->cfg.backoff_max_ms ? u->cfg.backoff_max_ms : u->backoff_ms * 2;
 	if (!u->busy)
 		schedule(u, wait);
 }
@@ -156,9 +148,9 @@ static void on_produce(struct kafka_conn *c, int err, int16_t api_key, int16_t v
 		}
 	}
 	round_free(r);
-	u->backoff_ms = UP_BACKOFF_MIN_MS;
+	uplink_link_backoff_reset(&u->link);
 	if (retry)
-		schedule(u, UP_BACKOFF_MIN_MS);
+		schedule(u, UPLINK_BACKOFF_MIN_MS);
 	else
 		next_round(u);
 }
@@ -431,10 +423,10 @@ static void on_conn_event(struct kafka_conn *c, enum kafka_conn_event ev, int er
 		return;
 	if (ev == KAFKA_CONN_READY) {
 		u->state = UP_ONLINE;
-		u->backoff_ms = UP_BACKOFF_MIN_MS;
+		uplink_link_backoff_reset(&u->link);
 		metric_add(u->m_connects, 1);
 		set_link(u, false);
-		log_info("uplink: connected to %s:%u", u->host, u->port);
+		log_info("uplink: connected to %s:%u", uplink_link_host(&u->link), uplink_link_port(&u->link));
 		start_session(u);
 		return;
 	}
@@ -448,13 +440,14 @@ static void connect_now(struct uplink *u)
 	snprintf(cid, sizeof cid, "ferry-agent-%s", u->cfg.agent_id);
 	kc.client_id = cid;
 	kc.request_timeout_ms = (uint32_t)u->cfg.request_timeout_ms;
+	uplink_link_conn_config(&u->link, &kc);
 	u->conn = kafka_conn_new(u->base, &kc, on_conn_event, u);
 	if (!u->conn) {
 		disconnect(u, "out of memory");
 		return;
 	}
 	u->state = UP_CONNECTING;
-	if (kafka_conn_connect(u->conn, u->host, u->port))
+	if (kafka_conn_connect(u->conn, uplink_link_host(&u->link), uplink_link_port(&u->link)))
 		disconnect(u, "connect failed");
 }
 
@@ -519,6 +512,25 @@ static void on_expire_timer(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(u->expire_timer, &tv);
 }
 
+static void sys_schedule(struct uplink *u)
+{
+	uint64_t ms = u->cfg_all.sys_interval_ms;
+	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+	evtimer_add(u->sys_timer, &tv);
+}
+
+static void on_sys_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct uplink *u = arg;
+	(void)fd, (void)what;
+	fwd_sys_value(u->fwd, "$SYS/ferry/uplink/state", metric_get(u->m_state));
+	fwd_sys_value(u->fwd, "$SYS/ferry/uplink/oldest_unacked_age_ms", metric_get(u->m_oldest_ms));
+	fwd_sys_value(u->fwd, "$SYS/ferry/uplink/acked_records", metric_get(u->m_acked));
+	fwd_sys_value(u->fwd, "$SYS/ferry/uplink/producer_resets", metric_get(u->m_resets));
+	fwd_sys(u->fwd);
+	sys_schedule(u);
+}
+
 static void on_startup(void *arg, int rc)
 {
 	struct uplink *u = arg;
@@ -533,6 +545,8 @@ static void on_startup(void *arg, int rc)
 		struct timeval tv = {0, 0};
 		evtimer_add(u->expire_timer, &tv);
 	}
+	if (u->sys_timer)
+		sys_schedule(u);
 	connect_now(u);
 }
 
@@ -549,10 +563,11 @@ int uplink_new(struct uplink **out, struct event_base *base, const struct agent_
 	u->fwd = fwd;
 	u->producer_id = -1;
 	u->epoch = -1;
-	u->backoff_ms = UP_BACKOFF_MIN_MS;
-	const char *colon = strrchr(cfg->uplink.bootstrap, ':');
-	snprintf(u->host, sizeof u->host, "%.*s", (int)(colon - cfg->uplink.bootstrap), cfg->uplink.bootstrap);
-	u->port = (uint16_t)atoi(colon + 1);
+	int lrc = uplink_link_init(&u->link, &cfg->uplink, err, err_len);
+	if (lrc) {
+		uplink_free(u);
+		return lrc;
+	}
 	for (uint32_t i = 0; i < cfg->route_count && u->topic_count < UP_TOPICS_MAX; i++) {
 		bool seen = false;
 		for (uint32_t t = 0; t < u->topic_count; t++)
@@ -569,6 +584,10 @@ int uplink_new(struct uplink **out, struct event_base *base, const struct agent_
 			uplink_free(u);
 			return snprintf(err, err_len, "uplink: out of memory"), ERR_NOMEM;
 		}
+	if (cfg->sys_interval_ms && !(u->sys_timer = evtimer_new(base, on_sys_timer, u))) {
+		uplink_free(u);
+		return snprintf(err, err_len, "uplink: out of memory"), ERR_NOMEM;
+	}
 	static _Atomic int64_t sink;
 	_Atomic int64_t **slots[] = {&u->m_state, &u->m_acked, &u->m_batches, &u->m_requests, &u->m_errors,
 				     &u->m_resets, &u->m_oldest_ms, &u->m_wire_bytes, &u->m_connects};
@@ -605,8 +624,11 @@ void uplink_free(struct uplink *u)
 		event_free(u->timer);
 	if (u->expire_timer)
 		event_free(u->expire_timer);
+	if (u->sys_timer)
+		event_free(u->sys_timer);
 	free(u->expire);
 	round_free(u->round);
 	kafka_metadata_deinit(&u->md);
+	uplink_link_deinit(&u->link);
 	free(u);
 }

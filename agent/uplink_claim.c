@@ -2,6 +2,7 @@
  * so deleting what was acknowledged, numbering new batches and advancing the sequences commit together. */
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "agent/uplink_internal.h"
@@ -181,22 +182,65 @@ static struct up_batch *batch_for(struct up_round *r, uint32_t topic, int32_t pa
 	return b;
 }
 
-/* New rows, in id order, into one batch per (topic, partition).  Records of a batch must be contiguous in
- * the round, so rows are first read and assigned, then copied batch by batch. */
+/* Mark the claimed rows with their batches.  When every row read went to one batch and none was passed over,
+ * the rows still unclaimed in [lo, hi] are exactly those rows: one ranged UPDATE instead of one per row. */
+static int mark_rows(sqlite3 *db, const struct up_round *r, const int64_t *ids, const uint16_t *bidx, bool ranged)
+{
+	sqlite3_stmt *mark = NULL;
+	int rc;
+	if (ranged) {
+		CHECK(sqlite3_prepare_v2(db, "UPDATE fwd_records SET batch = ?3 WHERE batch IS NULL AND id BETWEEN ?1 AND ?2",
+					 -1, &mark, NULL));
+		sqlite3_bind_int64(mark, 1, ids[0]);
+		sqlite3_bind_int64(mark, 2, ids[r->record_count - 1]);
+		sqlite3_bind_int64(mark, 3, r->batches[0].id);
+		CHECK(step_done(mark));
+		if ((uint32_t)sqlite3_changes(db) != r->record_count) {
+			rc = SQLITE_CORRUPT; /* cannot happen: the rows were read in this transaction */
+			goto fail;
+		}
+	} else {
+		CHECK(sqlite3_prepare_v2(db, "UPDATE fwd_records SET batch = ?2 WHERE id = ?1", -1, &mark, NULL));
+		for (uint32_t i = 0; i < r->record_count; i++) {
+			sqlite3_bind_int64(mark, 1, ids[i]);
+			sqlite3_bind_int64(mark, 2, r->batches[bidx[i]].id);
+			CHECK(step_done(mark));
+			sqlite3_reset(mark);
+		}
+	}
+	rc = SQLITE_OK;
+fail:
+	sqlite3_finalize(mark);
+	return rc;
+}
+
+/* New rows, in id order, into one batch per (topic, partition).  Rows are read once (with their data) in id
+ * order, then the records are regrouped so that each batch's are contiguous in the round, in id order. */
 static int claim_new(sqlite3 *db, struct up_round *r)
 {
-	sqlite3_stmt *sel = NULL, *mark = NULL, *ins = NULL, *seq = NULL, *adv = NULL, *copy = NULL;
+	sqlite3_stmt *sel = NULL, *ins = NULL, *seq = NULL, *adv = NULL, *upd = NULL;
+	int64_t *ids = malloc(sizeof *ids * UP_ROWS_MAX);
+	uint16_t *bidx = malloc(sizeof *bidx * UP_ROWS_MAX);
+	struct up_record *sorted = malloc(sizeof *sorted * UP_ROWS_MAX);
+	_Static_assert(UP_BATCHES_MAX <= UINT16_MAX, "batch index fits bidx");
 	int rc;
 	uint64_t bytes = 0;
-	CHECK(sqlite3_prepare_v2(db, "SELECT id, topic, key, size FROM fwd_records WHERE batch IS NULL ORDER BY id LIMIT ?1", -1, &sel, NULL));
-	CHECK(sqlite3_prepare_v2(db, "UPDATE fwd_records SET batch = ?2 WHERE id = ?1", -1, &mark, NULL));
+	bool skipped = false;
+	if (!ids || !bidx || !sorted) {
+		rc = SQLITE_NOMEM;
+		goto fail;
+	}
+	CHECK(sqlite3_prepare_v2(db, "SELECT id, topic, key, size, ts, key, value, headers FROM fwd_records"
+				     " WHERE batch IS NULL ORDER BY id LIMIT ?1", -1, &sel, NULL));
 	sqlite3_bind_int(sel, 1, UP_ROWS_MAX);
-	/* batch ids are allocated first (rowids of fwd_batches), rows marked with them as they come */
+	/* batch ids are allocated first (rowids of fwd_batches), rows marked with them once all are read */
 	CHECK(sqlite3_prepare_v2(db, "INSERT INTO fwd_batches(topic, partition, base_seq, record_count) VALUES(?1, ?2, 0, 0)", -1, &ins, NULL));
 	while ((rc = sqlite3_step(sel)) == SQLITE_ROW && bytes < r->bytes_max) {
 		int t = topic_index(r, (const char *)sqlite3_column_text(sel, 1));
-		if (t < 0 || !r->partitions[t])
+		if (t < 0 || !r->partitions[t]) {
+			skipped = true;
 			continue;
+		}
 		int32_t part;
 		if (sqlite3_column_type(sel, 2) == SQLITE_NULL)
 			part = (int32_t)(sqlite3_column_int64(sel, 0) % r->partitions[t]);
@@ -213,24 +257,36 @@ static int claim_new(sqlite3 *db, struct up_round *r)
 			sqlite3_reset(ins);
 			b->id = sqlite3_last_insert_rowid(db);
 		}
-		sqlite3_bind_int64(mark, 1, sqlite3_column_int64(sel, 0));
-		sqlite3_bind_int64(mark, 2, b->id);
-		CHECK(step_done(mark));
-		sqlite3_reset(mark);
+		ids[r->record_count] = sqlite3_column_int64(sel, 0);
+		bidx[r->record_count] = (uint16_t)(b - r->batches);
+		if (take_row(r, sel, 4)) {
+			rc = SQLITE_NOMEM;
+			goto fail;
+		}
 		b->count++;
 		bytes += (uint64_t)sqlite3_column_int64(sel, 3);
 	}
 	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
-	if (rc != SQLITE_OK)
+	if (rc != SQLITE_OK || !r->record_count)
 		goto fail;
+	CHECK(mark_rows(db, r, ids, bidx, r->batch_count == 1 && !skipped));
+	/* regroup: batch i's records become records[first .. first + count), in id order (a stable counting sort) */
+	uint32_t at = 0;
+	for (uint32_t i = 0; i < r->batch_count; i++) {
+		r->batches[i].first = at;
+		at += r->batches[i].count;
+		r->batches[i].count = 0;
+	}
+	for (uint32_t k = 0; k < r->record_count; k++) {
+		struct up_batch *b = &r->batches[bidx[k]];
+		sorted[b->first + b->count++] = r->records[k];
+	}
+	memcpy(r->records, sorted, sizeof *sorted * r->record_count);
 	/* sequences: each batch continues its partition's numbering */
 	CHECK(sqlite3_prepare_v2(db, "SELECT next_seq FROM fwd_sequences WHERE topic = ?1 AND partition = ?2", -1, &seq, NULL));
 	CHECK(sqlite3_prepare_v2(db, "INSERT INTO fwd_sequences(topic, partition, next_seq) VALUES(?1, ?2, ?3)"
 				     " ON CONFLICT(topic, partition) DO UPDATE SET next_seq = ?3", -1, &adv, NULL));
-	sqlite3_finalize(mark);
-	mark = NULL;
-	CHECK(sqlite3_prepare_v2(db, "UPDATE fwd_batches SET base_seq = ?2, record_count = ?3 WHERE id = ?1", -1, &mark, NULL));
-	CHECK(sqlite3_prepare_v2(db, "SELECT id, ts, key, value, headers FROM fwd_records WHERE batch = ?1 ORDER BY id", -1, &copy, NULL));
+	CHECK(sqlite3_prepare_v2(db, "UPDATE fwd_batches SET base_seq = ?2, record_count = ?3 WHERE id = ?1", -1, &upd, NULL));
 	for (uint32_t i = 0; i < r->batch_count; i++) {
 		struct up_batch *b = &r->batches[i];
 		sqlite3_bind_text(seq, 1, r->topics[b->topic], -1, SQLITE_STATIC);
@@ -242,28 +298,21 @@ static int claim_new(sqlite3 *db, struct up_round *r)
 		sqlite3_bind_int(adv, 3, seq_add(b->base_seq, (int32_t)b->count));
 		CHECK(step_done(adv));
 		sqlite3_reset(adv);
-		sqlite3_bind_int64(mark, 1, b->id);
-		sqlite3_bind_int(mark, 2, b->base_seq);
-		sqlite3_bind_int(mark, 3, (int)b->count);
-		CHECK(step_done(mark));
-		sqlite3_reset(mark);
-		b->first = r->record_count;
-		sqlite3_bind_int64(copy, 1, b->id);
-		while (sqlite3_step(copy) == SQLITE_ROW)
-			if (take_row(r, copy, 1)) {
-				rc = SQLITE_NOMEM;
-				goto fail;
-			}
-		sqlite3_reset(copy);
-		b->count = r->record_count - b->first;
+		sqlite3_bind_int64(upd, 1, b->id);
+		sqlite3_bind_int(upd, 2, b->base_seq);
+		sqlite3_bind_int(upd, 3, (int)b->count);
+		CHECK(step_done(upd));
+		sqlite3_reset(upd);
 	}
 fail:
 	sqlite3_finalize(sel);
-	sqlite3_finalize(mark);
 	sqlite3_finalize(ins);
 	sqlite3_finalize(seq);
 	sqlite3_finalize(adv);
-	sqlite3_finalize(copy);
+	sqlite3_finalize(upd);
+	free(ids);
+	free(bidx);
+	free(sorted);
 	return rc;
 }
 

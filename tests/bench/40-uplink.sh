@@ -16,13 +16,14 @@ tmp=$(mktemp -d /tmp/ferry-bench40-XXXXXX)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$tmp"; }
 trap cleanup EXIT
-port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# distinct free ports, all bound at once (the cloud's port is only reserved by number while it is down)
+ports() { python3 -c 'import socket,sys; ss=[socket.socket() for _ in range(int(sys.argv[1]))]; [s.bind(("127.0.0.1",0)) for s in ss]; print(" ".join(str(s.getsockname()[1]) for s in ss))' "$1"; }
 wait_port() { for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; return 1; }
 metric() { curl -s "http://127.0.0.1:$AA/metrics" | awk -v n="$1" '$1==n {print $2; exit}'; }
 io_w() { awk '/^write_bytes/ {print $2}' "/proc/$apid/io"; }
 now() { date +%s.%N; }
 
-AP=$(port); AA=$(port); CP=$(port); CA=$(port)
+read -r AP AA CP CA <<< "$(ports 4)"
 cat > "$tmp/cloud.conf" <<EOT
 data_dir $tmp/cloud
 log_level warn

@@ -58,8 +58,8 @@ static size_t reading(char *out, size_t size, int dev, uint64_t seq)
 	int n = snprintf(out, SIZE_MAX_JSON, "{\"dev\":\"sensor-%04d\",\"seq\":%llu,\"ts\":%lld,\"temp\":%.2f,\"hum\":%.1f,\"ok\":true,\"n\":\"",
 			 dev, (unsigned long long)seq, (long long)port_wall_ms(), 15.0 + (double)(seq % 1000) / 50.0,
 			 40.0 + (double)(seq % 300) / 10.0);
-	while ((size_t)n + 2 < size && n < SIZE_MAX_JSON - 3)
-		out[n++] = (char)('a' + (seq + (uint64_t)n) % 3);
+	for (; (size_t)n + 2 < size && n < SIZE_MAX_JSON - 3; n++)
+		out[n] = (char)('a' + (seq + (uint64_t)n) % 3);
 	out[n++] = '"', out[n++] = '}';
 	return (size_t)n;
 }

@@ -19,12 +19,11 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from cloudtest import Broker, free_port  # noqa: E402
+from cloudtest import Broker  # noqa: E402
+from uplink_fixture import Agent, consume  # noqa: E402
 
 import paho.mqtt.client as mqtt  # noqa: E402
-from confluent_kafka import Consumer, TopicPartition  # noqa: E402
 
-BUILD = os.environ["FERRY_BUILD"]
 N_OFFLINE = int(os.environ.get("FERRY_UPLINK_N", "20000"))
 CRASHES = 20
 failures = []
@@ -36,36 +35,9 @@ def check(cond, what):
         print("FAIL:", what)
 
 
-class Agent:
-    def __init__(self, bootstrap, tmp):
-        self.port = free_port()
-        self.dir = tmp
-        self.conf = os.path.join(tmp, "agent.conf")
-        with open(self.conf, "w") as f:
-            f.write("data_dir %s/var\n[mqtt]\nport %d\n[admin]\nenabled false\n" % (tmp, self.port))
-            f.write("[uplink]\nenabled true\nbootstrap %s\nagent_id gw1\nbackoff_max 500ms\n" % bootstrap)
-            f.write("[route sensors]\nfilter sensors/#\ntopic telemetry\n")
-        self.log = open(os.path.join(tmp, "agent.log"), "ab")
-        self.proc = None
-
-    def start(self):
-        self.proc = subprocess.Popen([os.path.join(BUILD, "ferry-agent"), "-c", self.conf], stdout=self.log,
-                                     stderr=subprocess.STDOUT)
-        import socket
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("ferry-agent did not listen")
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            self.proc.wait(timeout=20)
-        self.proc = None
+def make_agent(bootstrap, tmp):
+    return Agent(tmp, "[uplink]\nenabled true\nbootstrap %s\nagent_id gw1\nbackoff_max 500ms\n"
+                 "[route sensors]\nfilter sensors/#\ntopic telemetry\n" % bootstrap, admin=False)
 
 
 def publish(port, msgs, client_id, acked, stop_after=None):
@@ -102,30 +74,14 @@ def publish(port, msgs, client_id, acked, stop_after=None):
 
 def consume_all(bootstrap, expect, timeout=60):
     """Every record of telemetry from the start: list of (key, value, headers)."""
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "t%d" % random.randrange(1 << 30),
-                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
-    c.assign([TopicPartition("telemetry", 0, 0)])
-    out = []
-    deadline = time.time() + timeout
-    while len(out) < expect and time.time() < deadline:
-        for m in c.consume(1000, 1.0):
-            if m.error() is None:
-                out.append((m.key(), m.value(), m.headers() or []))
-    # a little longer: duplicates would show up after the expected count
-    end = time.time() + 1.5
-    while time.time() < end:
-        for m in c.consume(1000, 0.3):
-            if m.error() is None:
-                out.append((m.key(), m.value(), m.headers() or []))
-    c.close()
-    return out
+    return [(m.key(), m.value(), m.headers() or []) for m in consume(bootstrap, "telemetry", expect, timeout)]
 
 
 def main():
     tmp = tempfile.mkdtemp(prefix="ferry-it40-")
     cloud = Broker()
     cloud.start()
-    agent = Agent(cloud.bootstrap, tmp)
+    agent = make_agent(cloud.bootstrap, tmp)
     agent.start()
     try:
         # 1. the unified topic
@@ -194,11 +150,10 @@ def main():
         print("crash: %d kill -9, %d acknowledged, %d delivered (%d unacknowledged also delivered), 0 missing"
               % (CRASHES, len(want), len(got), len(set(got) - want)) if not missing else "")
     finally:
-        agent.stop()
+        agent.close()
         cloud.close()
-        agent.log.close()
         if failures:
-            print(open(os.path.join(tmp, "agent.log")).read()[-3000:])
+            print(agent.tail())
         shutil.rmtree(tmp, ignore_errors=True)
     print("40-uplink: %s" % ("FAIL" if failures else "ok"))
     return 1 if failures else 0

@@ -8,18 +8,15 @@ subscriber on ferry-agent ([downlink] topic commands).
 Run by /usr/bin/python3; free ports, temp dirs, every process stopped."""
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from cloudtest import Broker, free_port  # noqa: E402
+from cloudtest import Broker  # noqa: E402
+from uplink_fixture import Agent  # noqa: E402
 
-BUILD = os.environ["FERRY_BUILD"]
 failures = []
 
 
@@ -27,56 +24,6 @@ def check(cond, what):
     if not cond:
         failures.append(what)
         print("FAIL:", what)
-
-
-class Agent:
-    def __init__(self, bootstrap, tmp):
-        self.port = free_port()
-        self.admin = free_port()
-        self.conf = os.path.join(tmp, "agent.conf")
-        with open(self.conf, "w") as f:
-            f.write("data_dir %s/var\n[mqtt]\nport %d\n[admin]\nport %d\n" % (tmp, self.port, self.admin))
-            f.write("[uplink]\nbootstrap %s\nagent_id gw1\nbackoff_max 500ms\n" % bootstrap)
-            f.write("[downlink]\ntopic commands\nfetch_wait 200ms\n")
-        self.log = open(os.path.join(tmp, "agent.log"), "ab")
-        self.proc = None
-
-    def start(self):
-        self.proc = subprocess.Popen([os.path.join(BUILD, "ferry-agent"), "-c", self.conf], stdout=self.log,
-                                     stderr=subprocess.STDOUT)
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("ferry-agent did not listen")
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            self.proc.wait(timeout=20)
-        self.proc = None
-
-    def metric(self, name):
-        try:
-            body = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % self.admin, timeout=2).read().decode()
-        except OSError:
-            return None
-        for line in body.splitlines():
-            if line.startswith(name + " "):
-                return float(line.split()[1])
-        return None
-
-    def wait_metric(self, name, at_least, timeout=20):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            v = self.metric(name)
-            if v is not None and v >= at_least:
-                return True
-            time.sleep(0.1)
-        return False
 
 
 def kcat(bootstrap, key=None, value="", headers=()):
@@ -97,7 +44,8 @@ def main():
     tmp = tempfile.mkdtemp(prefix="ferry-it41-")
     cloud = Broker()
     cloud.start()
-    agent = Agent(cloud.bootstrap, tmp)
+    agent = Agent(tmp, "[uplink]\nbootstrap %s\nagent_id gw1\nbackoff_max 500ms\n"
+                  "[downlink]\ntopic commands\nfetch_wait 200ms\n" % cloud.bootstrap)
     agent.start()
     try:
         # the consumer is placed (latest offset committed) before anything is produced
@@ -135,11 +83,10 @@ def main():
         check(agent.metric("ferry_downlink_delivered_total") == 1, "after restart delivered %r, want 1" %
               agent.metric("ferry_downlink_delivered_total"))
     finally:
-        agent.stop()
+        agent.close()
         cloud.close()
-        agent.log.close()
         if failures:
-            print(open(os.path.join(tmp, "agent.log")).read()[-3000:])
+            print(agent.tail())
         shutil.rmtree(tmp, ignore_errors=True)
     print("41-downlink: %s" % ("FAIL" if failures else "ok"))
     return 1 if failures else 0

@@ -11,7 +11,6 @@ while the routes fill (small max_bytes), then comes up and what was kept is read
 4. max_age: rows older than it are deleted while offline and counted in ferry_fwd_expired_total.
 Run by /usr/bin/python3; free ports, temp dirs, every process stopped."""
 import os
-import random
 import shutil
 import socket
 import struct
@@ -19,14 +18,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from cloudtest import Broker, free_port  # noqa: E402
+from cloudtest import Broker  # noqa: E402
+from uplink_fixture import Agent, consume  # noqa: E402
 
-from confluent_kafka import Consumer, TopicPartition  # noqa: E402
-
-BUILD = os.environ["FERRY_BUILD"]
 failures = []
 N = 40
 PAYLOAD = 200
@@ -98,66 +94,19 @@ class RawClient:
         self.s.close()
 
 
-class Agent:
-    def __init__(self, bootstrap, tmp):
-        self.port = free_port()
-        self.admin = free_port()
-        self.conf = os.path.join(tmp, "agent.conf")
-        with open(self.conf, "w") as f:
-            f.write("data_dir %s/var\n[mqtt]\nport %d\n[admin]\nport %d\n" % (tmp, self.port, self.admin))
-            f.write("[uplink]\nenabled true\nbootstrap %s\nagent_id gw1\nbackoff_max 300ms\n" % bootstrap)
-            f.write("[route rej]\nfilter rej/#\ntopic t-rej\nmax_bytes 4096\npolicy reject\n")
-            f.write("[route ev]\nfilter ev/#\ntopic t-ev\nmax_bytes 4096\npolicy evict\n")
-            f.write("[route old]\nfilter old/#\ntopic t-old\nmax_age 1s\n")
-        self.log = open(os.path.join(tmp, "agent.log"), "ab")
-        self.proc = subprocess.Popen([os.path.join(BUILD, "ferry-agent"), "-c", self.conf], stdout=self.log,
-                                     stderr=subprocess.STDOUT)
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("ferry-agent did not listen")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=20)
-
-    def metric(self, name, route):
-        body = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % self.admin, timeout=2).read().decode()
-        want = '%s{route="%s"} ' % (name, route)
-        for line in body.splitlines():
-            if line.startswith(want):
-                return int(float(line.split()[-1]))
-        return None
-
-
-def consume(bootstrap, topic, expect, timeout=30):
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "t%d" % random.randrange(1 << 30),
-                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
-    c.assign([TopicPartition(topic, 0, 0)])
-    out = []
-    deadline = time.time() + timeout
-    while len(out) < expect and time.time() < deadline:
-        for m in c.consume(1000, 0.5):
-            if m.error() is None:
-                out.append(m.value())
-    end = time.time() + 1.0  # duplicates would show up after the expected count
-    while time.time() < end:
-        for m in c.consume(1000, 0.3):
-            if m.error() is None:
-                out.append(m.value())
-    c.close()
-    return out
+def values(bootstrap, topic, expect):
+    return [m.value() for m in consume(bootstrap, topic, expect, timeout=30, settle=1.0)]
 
 
 def main():
     tmp = tempfile.mkdtemp(prefix="ferry-it42-")
     cloud = Broker()  # not started yet: the agent buffers
-    agent = Agent(cloud.bootstrap, tmp)
+    agent = Agent(tmp, "[uplink]\nenabled true\nbootstrap %s\nagent_id gw1\nbackoff_max 300ms\n"
+                  "[route rej]\nfilter rej/#\ntopic t-rej\nmax_bytes 4096\npolicy reject\n"
+                  "[route ev]\nfilter ev/#\ntopic t-ev\nmax_bytes 4096\npolicy evict\n"
+                  "[route old]\nfilter old/#\ntopic t-old\nmax_age 1s\n" % cloud.bootstrap,
+                  avoid={cloud.port, cloud.admin_port}, top="sys_interval 1s\n")
+    agent.start()
     try:
         pad = b"x" * PAYLOAD
         # 4. max_age first: it needs time to pass
@@ -214,29 +163,37 @@ def main():
         check(agent.metric("ferry_fwd_expired_total", "old") == 10, "expired counter %r, want 10" %
               agent.metric("ferry_fwd_expired_total", "old"))
         check(agent.metric("ferry_fwd_buffer_bytes", "old") == 0, "old rows still accounted")
+        # the same figures on $SYS (retained; published every sys_interval)
+        time.sleep(1.5)
+        sys_out = subprocess.run(["mosquitto_sub", "-p", str(agent.port), "-v", "-W", "3", "-C", "4",
+                                  "-t", "$SYS/ferry/routes/rej/dropped", "-t", "$SYS/ferry/routes/ev/evicted",
+                                  "-t", "$SYS/ferry/routes/old/expired", "-t", "$SYS/ferry/uplink/state"],
+                                 capture_output=True, timeout=20).stdout.decode().splitlines()
+        want = {"$SYS/ferry/routes/rej/dropped %d" % (len(refused) + N), "$SYS/ferry/routes/ev/evicted %d" % evicted,
+                "$SYS/ferry/routes/old/expired 10", "$SYS/ferry/uplink/state 0"}
+        check(set(sys_out) == want, "$SYS figures %r, want %r" % (sys_out, want))
 
         # the cloud comes: exactly what was kept arrives
         cloud.start()
-        got = consume(cloud.bootstrap, "t-rej", len(accepted))
+        got = values(cloud.bootstrap, "t-rej", len(accepted))
         check(sorted(got) == sorted(b"r%03d" % i + pad for i in accepted), "t-rej: %d records, want %d" %
               (len(got), len(accepted)))
         kept = N - evicted
-        got = consume(cloud.bootstrap, "t-ev", kept)
+        got = values(cloud.bootstrap, "t-ev", kept)
         check(got == [b"e%03d" % i + pad for i in range(evicted, N)], "t-ev: %d records, want the newest %d" %
               (len(got), kept))
         c = RawClient(agent.port, 5, b"old2")
         c.publish_qos1(b"old/b", b"fresh", 1)
         c.close()
-        got = consume(cloud.bootstrap, "t-old", 1)
+        got = values(cloud.bootstrap, "t-old", 1)
         check(got == [b"fresh"], "t-old: %r" % got[:3])
         print("reject v5: %d accepted, %d refused (0x97); 3.1.1: %d dropped; evict: %d evicted, %d shipped; "
               "max_age: 10 expired" % (len(accepted), len(refused), N, evicted, kept))
     finally:
-        agent.stop()
+        agent.close()
         cloud.close()
-        agent.log.close()
         if failures:
-            print(open(os.path.join(tmp, "agent.log")).read()[-3000:])
+            print(agent.tail())
         shutil.rmtree(tmp, ignore_errors=True)
     print("42-buffer-full: %s" % ("FAIL" if failures else "ok"))
     return 1 if failures else 0
