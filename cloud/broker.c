@@ -81,8 +81,25 @@ static void flush_round(struct broker *b)
 	if (rc)
 		log_error("flush: %s (acknowledgements wait for a successful flush)", err_str(rc));
 	b->last_flush_ms = broker_now_ms();
-	if (!TAILQ_EMPTY(&b->produce_waiters))
-		run_waiters(b, &b->produce_waiters, b->last_flush_ms, true, rc != 0);
+	/* Only a poll that published something can make a parked Produce ready (or failed); high watermarks
+	 * moved too, so parked fetches may be answerable. */
+	if (flushed || rc) {
+		if (!TAILQ_EMPTY(&b->produce_waiters))
+			run_waiters(b, &b->produce_waiters, b->last_flush_ms, false, false);
+		if (!TAILQ_EMPTY(&b->fetch_waiters))
+			run_waiters(b, &b->fetch_waiters, b->last_flush_ms, false, false);
+	}
+}
+
+/* Runs on the flusher thread: only wake the loop (evthread_use_pthreads makes this safe). */
+static void flusher_wake(void *ctx) { event_active(ctx, 0, 0); }
+
+static void flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what;
+	struct broker *b = arg;
+	flush_round(b);
+	broker_schedule(b);
 }
 
 static void wake_cb(evutil_socket_t fd, short what, void *arg)
@@ -394,8 +411,14 @@ int broker_open(struct broker *b, const struct cloud_config *cfg, struct event_b
 	metrics_gauge_fn(&b->metrics, "ferry_cloud_topics", "", "topics", gauge_topics, b);
 	b->tick_ev = event_new(base, -1, 0, tick_cb, b);
 	b->wake_ev = event_new(base, -1, 0, wake_cb, b);
-	if (!b->tick_ev || !b->wake_ev)
+	b->flush_ev = event_new(base, -1, 0, flush_cb, b);
+	if (!b->tick_ev || !b->wake_ev || !b->flush_ev)
 		return ERR_NOMEM;
+	/* Group commit rounds run on a thread, so the loop never waits on fdatasync (DESIGN). */
+	if (cfg->flush != CLOUD_FLUSH_NONE && (rc = topics_flusher_start(b->topics, flusher_wake, b->flush_ev))) {
+		log_error("log flusher thread: %s", err_str(rc));
+		return rc;
+	}
 	b->last_flush_ms = b->last_retention_ms = broker_now_ms();
 	if ((rc = open_listeners(b)))
 		return rc;
@@ -419,9 +442,12 @@ void broker_close(struct broker *b)
 	server_free(b->plain);
 	server_free(b->tls);
 	b->plain = b->tls = NULL;
-	/* Parked requests are orphans now (their connections are gone); answer and free them. */
-	if (b->topics)
+	/* Parked requests are orphans now (their connections are gone); answer and free them.  Stopping the
+	 * flusher publishes its round; the last one then runs in place. */
+	if (b->topics) {
+		topics_flusher_stop(b->topics);
 		flush_round(b);
+	}
 	run_waiters(b, &b->fetch_waiters, UINT64_MAX, true, false);
 	run_waiters(b, &b->produce_waiters, UINT64_MAX, true, true);
 	group_coord_free(b->groups);
@@ -436,6 +462,8 @@ void broker_close(struct broker *b)
 		event_free(b->tick_ev);
 	if (b->wake_ev)
 		event_free(b->wake_ev);
+	if (b->flush_ev)
+		event_free(b->flush_ev);
 	metrics_deinit(&b->metrics);
 	memset(b, 0, sizeof *b);
 }

@@ -63,6 +63,7 @@ struct broker {
 	struct broker_waiters fetch_waiters, produce_waiters;
 	struct event *tick_ev;     /* timers: waiter deadlines, group sessions, flush, retention */
 	struct event *wake_ev;     /* appended data: re-check parked fetches once per loop turn */
+	struct event *flush_ev;    /* the log flusher thread finished a round: publish it */
 	bool wake_pending;
 	bool dirty;                /* logs appended since the last flush */
 	int64_t next_producer_id;  /* InitProducerId; a block is reserved durably ahead of use */

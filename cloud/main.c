@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <event2/event.h>
+#include <event2/thread.h>
 
 #include "base/err.h"
 #include "base/log.h"
@@ -60,6 +61,9 @@ int main(int argc, char **argv)
 	}
 	log_set_level(lvl);
 	signal(SIGPIPE, SIG_IGN);
+	/* Before the base exists: the log flusher thread wakes the loop with event_active (broker.c). */
+	if (evthread_use_pthreads())
+		return 1;
 	struct event_base *base = event_base_new();
 	if (!base)
 		return 1;

@@ -39,6 +39,10 @@ static inline size_t kstr_len(struct kafka_str s) { return s.len < 0 ? 0 : (size
 
 /* The error code for an ERR_* from storage (log_append, log_read). */
 int16_t api_error_from_err(int err);
+/* Topic t is about to be deleted: parked Produce requests stop waiting on its logs (what was not durable
+ * yet is answered UNKNOWN_TOPIC_OR_PARTITION). */
+struct topic;
+void api_produce_topic_gone(struct broker *b, struct topic *t);
 
 
 

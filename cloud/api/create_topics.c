@@ -161,6 +161,7 @@ static int16_t delete_one(struct broker *b, struct kafka_str name)
 		return KAFKA_EC_UNKNOWN_TOPIC_OR_PARTITION;
 	if (t->internal)
 		return KAFKA_EC_INVALID_TOPIC_EXCEPTION;
+	api_produce_topic_gone(b, t);
 	int rc = topics_delete(b->topics, name.p, (size_t)name.len);
 	return rc ? KAFKA_EC_UNKNOWN_SERVER_ERROR : KAFKA_EC_NONE;
 }

@@ -17,9 +17,18 @@
 #define EC_KAFKA_STORAGE_ERROR 56
 #define EC_TRANSACTIONAL_ID_AUTHORIZATION_FAILED 53
 
+/* One partition a parked Produce appended to: durable once the log's flushed offset passes last_offset. */
+struct produce_wait {
+	struct log *log;
+	int64_t last_offset;
+	struct kafka_produce_response_partition_produce_response *o;
+};
+
 struct produce_park {
 	struct broker_waiter w;
 	struct kafka_produce_response resp;
+	struct produce_wait *parts;
+	size_t count;
 };
 
 static int16_t append_all(struct broker *b, struct kreq *r, struct partition *p, struct kafka_bytes rec,
@@ -82,24 +91,71 @@ static int16_t append_all(struct broker *b, struct kreq *r, struct partition *p,
 	return KAFKA_EC_NONE;
 }
 
-static bool produce_ready(struct broker *b, struct broker_waiter *w, bool timed_out)
+/* Ready when every partition's append is durable; a failed log (fsync error) answers KAFKA_STORAGE_ERROR for
+ * its partition, since what was appended there may be lost and must not be acknowledged.  must_answer
+ * (shutdown): whatever is not durable yet is answered with that error too. */
+static bool produce_ready(struct broker *b, struct broker_waiter *w, bool must_answer)
 {
 	(void)b;
 	struct produce_park *pk = (struct produce_park *)w;
-	if (timed_out) {
-		/* The flush failed: what was appended is not durable and must not be acknowledged. */
-		for (int32_t i = 0; i < pk->resp.responses.count; i++)
-			for (int32_t k = 0; k < pk->resp.responses.items[i].partition_responses.count; k++) {
-				struct kafka_produce_response_partition_produce_response *o =
-					&pk->resp.responses.items[i].partition_responses.items[k];
-				if (o->error_code == KAFKA_EC_NONE) {
-					o->error_code = EC_KAFKA_STORAGE_ERROR;
-					o->base_offset = -1;
-				}
-			}
+	for (size_t i = 0; i < pk->count; i++) {
+		struct produce_wait *pw = &pk->parts[i];
+		if (pw->log && log_flushed_offset(pw->log) <= pw->last_offset && !log_failed(pw->log) && !must_answer)
+			return false;
+	}
+	for (size_t i = 0; i < pk->count; i++) {
+		struct produce_wait *pw = &pk->parts[i];
+		if (pw->log && log_flushed_offset(pw->log) <= pw->last_offset) {
+			pw->o->error_code = EC_KAFKA_STORAGE_ERROR;
+			pw->o->base_offset = -1;
+		}
 	}
 	kreq_respond(w->req, &pk->resp);
 	return true;
+}
+
+/* Note (log, last offset) for every partition answered without error; resp's arrays live in the request
+ * arena, so the pointers stay valid while the request is parked. */
+static bool park_parts(struct broker *b, struct kreq *r, struct produce_park *pk, struct kafka_produce_response *resp)
+{
+	size_t n = 0;
+	for (int32_t i = 0; i < resp->responses.count; i++)
+		n += (size_t)resp->responses.items[i].partition_responses.count;
+	pk->count = 0;
+	pk->parts = n ? kreq_alloc(r, n * sizeof *pk->parts) : NULL;
+	if (n && !pk->parts)
+		return false;
+	for (int32_t i = 0; i < resp->responses.count; i++) {
+		struct kafka_produce_response_topic_produce_response *to = &resp->responses.items[i];
+		struct topic *t = to->name.len > 0 ? topics_find(b->topics, to->name.p, (size_t)to->name.len) : NULL;
+		for (int32_t k = 0; k < to->partition_responses.count; k++) {
+			struct kafka_produce_response_partition_produce_response *o = &to->partition_responses.items[k];
+			struct partition *p = t ? topic_partition(t, o->index) : NULL;
+			if (!p || o->error_code != KAFKA_EC_NONE)
+				continue;
+			/* The log end covers this request's batches and a duplicate's original alike. */
+			pk->parts[pk->count++] = (struct produce_wait){p->log, log_end_offset(p->log) - 1, o};
+		}
+	}
+	return true;
+}
+
+void api_produce_topic_gone(struct broker *b, struct topic *t)
+{
+	struct broker_waiter *w;
+	TAILQ_FOREACH(w, &b->produce_waiters, link) {
+		struct produce_park *pk = (struct produce_park *)w;
+		for (size_t i = 0; i < pk->count; i++)
+			for (uint32_t k = 0; k < t->partition_count && pk->parts[i].log; k++)
+				if (pk->parts[i].log == t->partitions[k].log) {
+					struct produce_wait *pw = &pk->parts[i];
+					if (log_flushed_offset(pw->log) <= pw->last_offset) {
+						pw->o->error_code = KAFKA_EC_UNKNOWN_TOPIC_OR_PARTITION;
+						pw->o->base_offset = -1;
+					}
+					pw->log = NULL;
+				}
+	}
 }
 
 void api_produce(struct broker *b, struct kreq *r)
@@ -166,7 +222,7 @@ void api_produce(struct broker *b, struct kreq *r)
 	}
 	if (appended && b->cfg->flush == CLOUD_FLUSH_ALWAYS) {
 		struct produce_park *pk = kreq_alloc(r, sizeof *pk);
-		if (!pk)
+		if (!pk || !park_parts(b, r, pk, &resp))
 			goto oom;
 		pk->resp = resp;
 		pk->w.req = r;

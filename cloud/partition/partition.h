@@ -130,7 +130,16 @@ struct partition *topic_partition(struct topic *t, int32_t index); /* NULL when 
 /* Append one batch as leader.  Updates the high watermark (one replica: to the log end).  Same results as
  * log_append. */
 int partition_append(struct partition *p, uint8_t *batch, size_t len, struct log_append_info *info);
-/* Every log with appends not yet flushed, and a flush round over them (group commit). */
+/* The high watermark from the log: its end, or with the sync flush policy min(end, flushed offset). */
+void partition_update_hw(struct partition *p);
+/* Group commit rounds run on a flusher thread from now on; notify(ctx) is called from that thread when a
+ * round finished (it must only wake the loop, which then calls topics_flush).  0, ERR_NOMEM, ERR_IO. */
+int topics_flusher_start(struct topics *t, void (*notify)(void *ctx), void *ctx);
+/* Wait for the round in flight, publish it, stop the thread; later rounds run in place.  Idempotent. */
+void topics_flusher_stop(struct topics *t);
+/* Publish what was flushed and start a round over the logs due (group commit).  With the flusher it never
+ * blocks; without, the round runs in place.  *flushed counts logs published (high watermarks then follow);
+ * returns the first sync error (those logs are failed). */
 int topics_flush(struct topics *t, size_t *flushed);
 /* Retention over every log. */
 void topics_retention(struct topics *t);

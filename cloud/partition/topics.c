@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "base/metrics.h"
 #include "cloud/log/log_commit.h"
+#include "cloud/log/log_flusher.h"
 #include "cloud/partition/partition.h"
 #include "port.h"
 
@@ -22,6 +23,9 @@ struct topics {
 	struct topic **v;
 	size_t count, cap;
 	struct log_commit commit;
+	struct log_flusher flusher;
+	bool flusher_on;
+	size_t drained; /* logs published by a drain, reported by the next topics_flush */
 };
 
 bool topics_name_valid(const char *name, size_t len)
@@ -69,7 +73,13 @@ static void topic_free(struct topics *t, struct topic *tp)
 	for (uint32_t i = 0; i < tp->partition_count; i++) {
 		struct partition *p = &tp->partitions[i];
 		if (p->log) {
+			/* The flusher thread may hold the log in its round: publish that round before closing. */
 			log_commit_forget(&t->commit, p->log);
+			if (t->flusher_on) {
+				size_t n = 0;
+				int drc = log_flusher_drain(&t->flusher, &t->commit, &n);
+				t->drained += n + (drc != 0);
+			}
 			int rc = log_close(p->log);
 			if (rc)
 				log_error("partition %s-%d: close: %s", tp->name, i, err_str(rc));
@@ -166,6 +176,7 @@ void topics_close(struct topics *t)
 {
 	if (!t)
 		return;
+	topics_flusher_stop(t);
 	for (size_t i = 0; i < t->count; i++)
 		topic_free(t, t->v[i]);
 	free(t->v);
@@ -320,13 +331,58 @@ int partition_append(struct partition *p, uint8_t *batch, size_t len, struct log
 		return rc;
 	/* One replica: the in-sync set is the leader alone, so the high watermark is the log end (Kafka with
 	 * replication factor 1).  Replication will advance it from follower fetch offsets instead. */
-	p->leader.high_watermark = log_end_offset(p->log);
-	p->replicas.items[0].log_end_offset = p->leader.high_watermark;
+	p->replicas.items[0].log_end_offset = log_end_offset(p->log);
+	partition_update_hw(p);
 	/* Group commit: the log joins the set flushed on the next round. */
 	return log_commit_add(&p->topic->reg->commit, p->log);
 }
 
-int topics_flush(struct topics *t, size_t *flushed) { return log_commit_run(&t->commit, flushed); }
+void partition_update_hw(struct partition *p)
+{
+	int64_t end = log_end_offset(p->log), flushed = log_flushed_offset(p->log);
+	/* Where the policy promises durability (sync), consumers must not see what an fsync has not covered
+	 * yet: after a crash it could be gone, and a consumer would have read records that never existed. */
+	p->leader.high_watermark = log_acks_wait_flush(p->log) && flushed < end ? flushed : end;
+}
+
+static void update_hws(struct topics *t)
+{
+	for (size_t i = 0; i < t->count; i++)
+		for (uint32_t k = 0; k < t->v[i]->partition_count; k++)
+			partition_update_hw(&t->v[i]->partitions[k]);
+}
+
+int topics_flusher_start(struct topics *t, void (*notify)(void *ctx), void *ctx)
+{
+	int rc = log_flusher_start(&t->flusher, notify, ctx);
+	t->flusher_on = rc == 0;
+	return rc;
+}
+
+void topics_flusher_stop(struct topics *t)
+{
+	if (!t->flusher_on)
+		return;
+	int rc = log_flusher_stop(&t->flusher, &t->commit);
+	if (rc)
+		log_error("flusher: last round: %s", err_str(rc));
+	t->flusher_on = false;
+	t->drained++;
+}
+
+int topics_flush(struct topics *t, size_t *flushed)
+{
+	size_t n = 0;
+	/* With the flusher this never blocks: it publishes the round the thread finished and starts the next. */
+	int rc = t->flusher_on ? log_flusher_poll(&t->flusher, &t->commit, &n) : log_commit_run(&t->commit, &n);
+	n += t->drained;
+	t->drained = 0;
+	if (n || rc)
+		update_hws(t);
+	if (flushed)
+		*flushed = n;
+	return rc;
+}
 
 void topics_retention(struct topics *t)
 {
