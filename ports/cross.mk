@@ -83,9 +83,16 @@ endif
 .PHONY: cross-agent size-builds size size-record
 cross-agent: cross-sysroot
 	+@$(CROSS_MAKE) $(CROSS_BUILD)/ferry-agent
+# native-static: the agent for this machine built like a static release (the size flags above, -static), so
+# size.sh can show the idle RSS of a static agent natively, where qemu does not inflate it.
+NATIVE_STATIC_BUILD = $(BUILD)/native-static
+.PHONY: native-static
+native-static:
+	+@$(MAKE) --no-print-directory BUILD=$(NATIVE_STATIC_BUILD) OPT="$(CROSS_OPT)" EXTRA_CFLAGS="$(CROSS_SIZE_CFLAGS)" \
+		LDFLAGS="$(CROSS_SIZE_LDFLAGS)" FERRY_STATIC=1 $(NATIVE_STATIC_BUILD)/ferry-agent
 size-builds:
 	@bash ports/deps.sh
-	+@$(MAKE) --no-print-directory all
+	+@$(MAKE) --no-print-directory all native-static
 	+@for a in aarch64 armhf; do for s in "" 1; do \
 		$(MAKE) --no-print-directory cross-agent ARCH=$$a STATIC=$$s || exit 1; done; done
 size: size-builds
