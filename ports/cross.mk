@@ -46,7 +46,7 @@ CROSS_CPPFLAGS_armhf := -D_FILE_OFFSET_BITS=64
 # and every function and object in its own section so the linker drops what nothing references (--gc-sections;
 # our archives are built with it, Debian's are not, so it trims only our code).  --as-needed keeps a library
 # the agent does not call out of NEEDED (Debian's gcc passes it already; said here so another toolchain does
-# too), -O1 lets the linker optimise the hash tables.  No unwind tables (.eh_frame, about 34 KB on aarch64): the
+# too), -O1 lets the linker optimise the hash tables.  No unwind tables (.eh_frame, about 40 KB on aarch64): the
 # agent is C, never cancels a thread nor throws through a frame; gdb on a core still has the unstripped
 # binary's .debug_frame.  The unit tests are built the same way, so test-cross
 # tests the code that ships.  CROSS_OPT=-O2 CROSS_SIZE_CFLAGS= CROSS_SIZE_LDFLAGS= undoes it.
