@@ -42,9 +42,21 @@ CROSS_GOALS ?= $(CROSS_BUILD)/ferry-agent $(CROSS_UNIT_BINS)
 # EOVERFLOW on file systems with 64-bit inode numbers, and files stop at 2 GB.  time_t stays 32-bit: Debian
 # 12's armhf libraries have 32-bit time_t in their ABI (_TIME_BITS=64 would break libevent's struct timeval).
 CROSS_CPPFLAGS_armhf := -D_FILE_OFFSET_BITS=64
+# The cross builds are what ships to gateways, so they are built for size (issue 8, docs/footprint.md): -Os,
+# and every function and object in its own section so the linker drops what nothing references (--gc-sections;
+# our archives are built with it, Debian's are not, so it trims only our code).  --as-needed keeps a library
+# the agent does not call out of NEEDED (Debian's gcc passes it already; said here so another toolchain does
+# too), -O1 lets the linker optimise the hash tables.  No unwind tables (.eh_frame, about 40 KB on aarch64): the
+# agent is C, never cancels a thread nor throws through a frame; gdb on a core still has the unstripped
+# binary's .debug_frame.  The unit tests are built the same way, so test-cross
+# tests the code that ships.  CROSS_OPT=-O2 CROSS_SIZE_CFLAGS= CROSS_SIZE_LDFLAGS= undoes it.
+CROSS_OPT          ?= -Os
+CROSS_SIZE_CFLAGS  ?= -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables
+CROSS_SIZE_LDFLAGS ?= -Wl,--gc-sections -Wl,--as-needed -Wl,-O1
 CROSS_MAKE = $(MAKE) --no-print-directory BUILD=$(CROSS_BUILD) CC=$(CROSS_TRIPLET)-gcc AR=$(CROSS_TRIPLET)-ar \
-	CPPFLAGS="--sysroot=$(CROSS_SYSROOT) $(CROSS_CPPFLAGS_$(ARCH))" LDFLAGS="--sysroot=$(CROSS_SYSROOT)" \
-	FERRY_STATIC=$(STATIC)
+	OPT="$(CROSS_OPT)" EXTRA_CFLAGS="$(CROSS_SIZE_CFLAGS)" \
+	CPPFLAGS="--sysroot=$(CROSS_SYSROOT) $(CROSS_CPPFLAGS_$(ARCH))" \
+	LDFLAGS="--sysroot=$(CROSS_SYSROOT) $(CROSS_SIZE_LDFLAGS)" FERRY_STATIC=$(STATIC)
 
 .PHONY: cross test-cross cross-check-arch cross-deps cross-sysroot
 cross-check-arch:
@@ -71,9 +83,16 @@ endif
 .PHONY: cross-agent size-builds size size-record
 cross-agent: cross-sysroot
 	+@$(CROSS_MAKE) $(CROSS_BUILD)/ferry-agent
+# native-static: the agent for this machine built like a static release (the size flags above, -static), so
+# size.sh can show the idle RSS of a static agent natively, where qemu does not inflate it.
+NATIVE_STATIC_BUILD = $(BUILD)/native-static
+.PHONY: native-static
+native-static:
+	+@$(MAKE) --no-print-directory BUILD=$(NATIVE_STATIC_BUILD) OPT="$(CROSS_OPT)" EXTRA_CFLAGS="$(CROSS_SIZE_CFLAGS)" \
+		LDFLAGS="$(CROSS_SIZE_LDFLAGS)" FERRY_STATIC=1 $(NATIVE_STATIC_BUILD)/ferry-agent
 size-builds:
 	@bash ports/deps.sh
-	+@$(MAKE) --no-print-directory all
+	+@$(MAKE) --no-print-directory all native-static
 	+@for a in aarch64 armhf; do for s in "" 1; do \
 		$(MAKE) --no-print-directory cross-agent ARCH=$$a STATIC=$$s || exit 1; done; done
 size: size-builds

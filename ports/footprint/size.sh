@@ -6,8 +6,8 @@
 # asserted); exits non-zero only when something could not be measured that should have been.
 #
 #   ports/footprint/size.sh BUILD [--record docs/footprint.md]
-# BUILD holds ferry-agent (native) and aarch64/, aarch64-static/, armhf/, armhf-static/ from make cross, and
-# the sysroots sysroot-aarch64/ and sysroot-armhf/.
+# BUILD holds ferry-agent (native), native-static/ (make native-static), aarch64/, aarch64-static/, armhf/,
+# armhf-static/ from make cross, and the sysroots sysroot-aarch64/ and sysroot-armhf/.
 #
 # RSS needs a running broker: while ferry-agent exits at once without one, the agent rows say "no broker
 # yet" and only mosquitto's reference figures are measured.  The agent is started as in
@@ -157,6 +157,17 @@ case $? in
       row "ferry-agent, native: bytes written per message, $inflight in flight" "measurement failed" ""
     fi
   done
+  # The same agent linked statically (make native-static): no shared libraries, so RSS holds only the pages
+  # of one file the agent touches (and their fault-around neighbours), not those of six libraries and ld.so.
+  if [ -x "$build/native-static/ferry-agent" ]; then
+    if start_agent static "$build/native-static/ferry-agent"; then
+      measure "ferry-agent, native, static release build" "$apid" "$aport"
+      [ -n "${rss_idle_kb:-}" ] && row "ferry-agent idle RSS goal, static release build" "$rss_idle_kb KB" \
+        "$( [ "$rss_idle_kb" -le 4096 ] && echo 'goal <= 4096 KB: met' || echo 'goal <= 4096 KB: **over**')"
+    else
+      row "ferry-agent, native, static" "did not start" "$(tail -n 2 "$tmp/static/log" | tr '\n' ' ')"
+    fi
+  fi
   if [ -x "$build/aarch64/ferry-agent" ] && command -v qemu-aarch64 >/dev/null; then
     if start_agent qemu qemu-aarch64 -L "$build/sysroot-aarch64" "$build/aarch64/ferry-agent"; then
       measure "ferry-agent, aarch64 under qemu-aarch64 (RSS includes the emulator)" "$apid" "$aport"
