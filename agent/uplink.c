@@ -19,6 +19,7 @@
 #include "port.h"
 
 #define UP_IDLE_POLL_MS 200 /* with nothing new ingested, look at the buffer this often anyway */
+#define UP_METADATA_MAX_AGE_MS 300000 /* metadata.max.age.ms: partition counts and leaders looked up again */
 #define UP_EXPIRE_PERIOD_MS 1000 /* max_age enforced and the oldest age read this often, online or not */
 
 enum up_state { UP_OFFLINE, UP_CONNECTING, UP_ONLINE };
@@ -463,6 +464,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	}
 	if (u->state != UP_ONLINE)
 		return;
+	if (kafka_metadata_stale(&u->md, port_now_ns(), UP_METADATA_MAX_AGE_MS))
+		u->need_metadata = true; /* periodic refresh, as Kafka clients do (a partition count may have grown) */
 	if (u->need_metadata || u->producer_id < 0) {
 		start_session(u);
 		return;
