@@ -19,7 +19,8 @@
 #include "port.h"
 
 #define UP_IDLE_POLL_MS 200 /* with nothing new ingested, look at the buffer this often anyway */
-#define UP_EXPIRE_PERIOD_MS 1000 /* max_age is enforced this often, online or not */
+#define UP_METADATA_MAX_AGE_MS 300000 /* metadata.max.age.ms: partition counts and leaders looked up again */
+#define UP_EXPIRE_PERIOD_MS 1000 /* max_age enforced and the oldest age read this often, online or not */
 
 enum up_state { UP_OFFLINE, UP_CONNECTING, UP_ONLINE };
 enum up_link { UP_LINK_OFFLINE = 0, UP_LINK_ONLINE = 1, UP_LINK_DRAINING = 2 };
@@ -50,7 +51,7 @@ struct uplink {
 	_Atomic int64_t *m_state, *m_acked, *m_batches, *m_requests, *m_errors, *m_resets, *m_oldest_ms, *m_wire_bytes,
 		*m_connects;
 	struct up_startup startup;
-	struct event *expire_timer; /* NULL when no route has a max_age */
+	struct event *expire_timer; /* max_age and the oldest row's age, once a second */
 	struct up_expire *expire;   /* in flight when not NULL */
 	struct event *sys_timer;    /* $SYS figures every sys_interval; NULL when 0 */
 };
@@ -463,6 +464,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	}
 	if (u->state != UP_ONLINE)
 		return;
+	if (kafka_metadata_stale(&u->md, port_now_ns(), UP_METADATA_MAX_AGE_MS))
+		u->need_metadata = true; /* periodic refresh, as Kafka clients do (a partition count may have grown) */
 	if (u->need_metadata || u->producer_id < 0) {
 		start_session(u);
 		return;
@@ -482,6 +485,8 @@ static void on_expired(void *arg, int rc)
 	for (uint32_t i = 0; rc == 0 && i < e->route_count; i++)
 		if (e->routes[i].rows)
 			fwd_expired(u->fwd, e->routes[i].route, e->routes[i].rows, e->routes[i].bytes);
+	if (rc == 0)
+		metric_set(u->m_oldest_ms, e->oldest_ts ? port_wall_ms() - e->oldest_ts : 0);
 	free(e);
 	struct timeval tv = {UP_EXPIRE_PERIOD_MS / 1000, (UP_EXPIRE_PERIOD_MS % 1000) * 1000};
 	evtimer_add(u->expire_timer, &tv);
@@ -579,11 +584,10 @@ int uplink_new(struct uplink **out, struct event_base *base, const struct agent_
 		uplink_free(u);
 		return snprintf(err, err_len, "uplink: out of memory"), ERR_NOMEM;
 	}
-	for (uint32_t i = 0; i < cfg->route_count; i++)
-		if (cfg->routes[i].max_age_ms && !u->expire_timer && !(u->expire_timer = evtimer_new(base, on_expire_timer, u))) {
-			uplink_free(u);
-			return snprintf(err, err_len, "uplink: out of memory"), ERR_NOMEM;
-		}
+	if (!(u->expire_timer = evtimer_new(base, on_expire_timer, u))) {
+		uplink_free(u);
+		return snprintf(err, err_len, "uplink: out of memory"), ERR_NOMEM;
+	}
 	if (cfg->sys_interval_ms && !(u->sys_timer = evtimer_new(base, on_sys_timer, u))) {
 		uplink_free(u);
 		return snprintf(err, err_len, "uplink: out of memory"), ERR_NOMEM;

@@ -406,5 +406,12 @@ int uplink_expire(sqlite3 *db, void *arg)
 			return ERR_IO;
 		}
 	}
+	sqlite3_stmt *st;
+	e->oldest_ts = 0;
+	if (sqlite3_prepare_v2(db, "SELECT ts FROM fwd_records ORDER BY id LIMIT 1", -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			e->oldest_ts = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
 	return 0;
 }

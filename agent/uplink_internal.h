@@ -71,7 +71,8 @@ struct up_startup {
 };
 int uplink_startup(struct sqlite3 *db, void *arg);
 
-/* max_age: rows not yet claimed and older than a route's cutoff are deleted (one transaction). */
+/* Once a second, online or not: rows not yet claimed and older than a route's max_age cutoff are deleted
+ * (one transaction), and the oldest remaining row's time is read (ferry_uplink_oldest_unacked_age_ms). */
 #define UP_EXPIRE_ROWS_MAX 100000 /* rows looked at per route and pass */
 struct up_expire_route {
 	char route[AGENT_ROUTE_NAME_MAX];
@@ -79,6 +80,7 @@ struct up_expire_route {
 	uint64_t rows, bytes; /* out */
 };
 struct up_expire {
+	int64_t oldest_ts; /* out: of what remains buffered; 0 when empty */
 	uint32_t route_count;
 	struct up_expire_route routes[AGENT_ROUTES_MAX];
 };
