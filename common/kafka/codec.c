@@ -22,7 +22,10 @@ void kafka_arena_init(struct kafka_arena *a, void *buf, size_t cap)
 
 void *kafka_arena_alloc(struct kafka_arena *a, size_t n)
 {
-	size_t at = (a->used + 7) & ~(size_t)7;
+	/* Align the address, not the offset: a caller's uint8_t buffer need not be 8-aligned (at -Os gcc no
+	 * longer over-aligns large static arrays), and 32-bit ARM faults on a misaligned 64-bit load. */
+	uintptr_t base = (uintptr_t)a->buf;
+	size_t at = (size_t)(((base + a->used + 7) & ~(uintptr_t)7) - base);
 	if (at > a->cap || a->cap - at < n)
 		return NULL;
 	a->used = at + n;
