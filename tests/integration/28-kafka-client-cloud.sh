@@ -4,6 +4,7 @@
 # SCRAM-SHA-512 over TLS (net/tls.h, a throwaway CA), each producing 2,000 records in lz4 batches with five
 # requests in flight and fetching them back; a wrong password is refused.
 set -u
+here=$(cd "$(dirname "$0")" && pwd)
 b=${FERRY_BUILD:?}
 tool="$b/tools/kafka_client_check"
 [ -x "$tool" ] || { echo "FAIL: $tool not built (make kafka-tools)"; exit 1; }
@@ -15,11 +16,8 @@ fail() { echo "FAIL: $*"; tail -20 "$dir/log"; exit 1; }
 freeport() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 port=$(freeport); tport=$(freeport)
 cd "$dir"
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=ferry-test-ca -keyout ca.key -out ca.pem 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout server.key -out server.csr 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > san.ext
-openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile san.ext \
-  -out server.pem 2>/dev/null || fail "openssl"
+# the throwaway CA and a server certificate for localhost / 127.0.0.1 (shared with the TLS unit tests)
+bash "$here/../unit/net/mkcerts.sh" "$dir" || fail "mkcerts"
 cat > cloud.conf <<CONF
 data_dir $dir/var
 [listener]
@@ -28,7 +26,7 @@ sasl true
 [tls]
 port $tport
 sasl true
-cert_file $dir/server.pem
+cert_file $dir/server.crt
 key_file $dir/server.key
 [admin]
 port 0
@@ -43,10 +41,10 @@ for mech in PLAIN SCRAM-SHA-256 SCRAM-SHA-512; do
   timeout 60 "$tool" 127.0.0.1 "$port" "c-${mech,,}" -s "$mech" alice "s3cret pass" -n 2000 || fail "$mech"
 done
 # mbedtls 2.28 checks DNS names, not IP SANs: dial 127.0.0.1, verify the certificate as "localhost".
-timeout 60 "$tool" 127.0.0.1 "$tport" c-tls -t "$dir/ca.pem" -H localhost -s SCRAM-SHA-512 alice "s3cret pass" -n 2000 \
+timeout 60 "$tool" 127.0.0.1 "$tport" c-tls -t "$dir/ca.crt" -H localhost -s SCRAM-SHA-512 alice "s3cret pass" -n 2000 \
   || fail "TLS + SCRAM-SHA-512"
 timeout 20 "$tool" 127.0.0.1 "$port" c-bad -s SCRAM-SHA-256 alice wrong -n 250 >/dev/null 2>&1 \
   && fail "a wrong password was accepted"
-timeout 20 "$tool" 127.0.0.1 "$tport" c-bad -t "$dir/ca.pem" -H not-the-server -s PLAIN alice "s3cret pass" -n 250 \
+timeout 20 "$tool" 127.0.0.1 "$tport" c-bad -t "$dir/ca.crt" -H not-the-server -s PLAIN alice "s3cret pass" -n 250 \
   >/dev/null 2>&1 && fail "a certificate for another name was accepted"
 echo "28-kafka-client-cloud: ok"

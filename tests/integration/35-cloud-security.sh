@@ -2,6 +2,7 @@
 # ferry-cloud listeners with kcat: SASL PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 on plaintext, SASL over TLS
 # (certificate from a throwaway CA), wrong passwords and unauthenticated clients refused.
 set -u
+here=$(cd "$(dirname "$0")" && pwd)
 b=${FERRY_BUILD:?}
 dir=$(mktemp -d)
 pid=
@@ -11,11 +12,8 @@ fail() { echo "FAIL: $*"; tail -20 "$dir/log"; exit 1; }
 freeport() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 port=$(freeport); tport=$(freeport)
 cd "$dir"
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=ferry-test-ca -keyout ca.key -out ca.pem 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout server.key -out server.csr 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1\n' > san.ext
-openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile san.ext \
-  -out server.pem 2>/dev/null || fail "openssl"
+# the throwaway CA and a server certificate for localhost / 127.0.0.1 (shared with the TLS unit tests)
+bash "$here/../unit/net/mkcerts.sh" "$dir" || fail "mkcerts"
 cat > cloud.conf <<CONF
 data_dir $dir/var
 [listener]
@@ -24,7 +22,7 @@ sasl true
 [tls]
 port $tport
 sasl true
-cert_file $dir/server.pem
+cert_file $dir/server.crt
 key_file $dir/server.key
 [admin]
 port 0
@@ -52,7 +50,7 @@ done
 timeout 10 kcat -b 127.0.0.1:$port -L -m 3 >/dev/null 2>&1 && fail "an unauthenticated client got metadata"
 grep -q "authentication failed" log || fail "no log line for the failed authentications"
 
-tls="-X security.protocol=SASL_SSL -X ssl.ca.location=$dir/ca.pem -X sasl.mechanisms=SCRAM-SHA-512 -X sasl.username=alice"
+tls="-X security.protocol=SASL_SSL -X ssl.ca.location=$dir/ca.crt -X sasl.mechanisms=SCRAM-SHA-512 -X sasl.username=alice"
 seq 1 2000 | timeout 20 kcat -b 127.0.0.1:$tport $tls -X "sasl.password=s3cret pass" -P -t secure -z lz4 || fail "TLS produce"
 got=$(timeout 20 kcat -b 127.0.0.1:$tport $tls -X "sasl.password=s3cret pass" -C -t secure -o beginning -e -q | md5sum)
 [ "$got" = "$(seq 1 2000 | md5sum)" ] || fail "TLS consume"

@@ -4,6 +4,7 @@
 # to the next; mbedtls checks DNS names only, so the certificate names localhost (tls_hostname).  Uplink: 200 readings from mosquitto_pub read back with kcat over SASL_SSL.  Downlink: a command
 # produced with kcat over SASL_SSL reaches mosquitto_sub.  A wrong password ships nothing.
 set -u
+here=$(cd "$(dirname "$0")" && pwd)
 b=${FERRY_BUILD:?}
 dir=$(mktemp -d)
 pids=()
@@ -15,11 +16,8 @@ ports() { /usr/bin/python3 -c 'import socket,sys; ss=[socket.socket() for _ in r
 wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 read -r port tport dead ap ap2 <<< "$(ports 5)"
 cd "$dir"
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=ferry-test-ca -keyout ca.key -out ca.pem 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout server.key -out server.csr 2>/dev/null
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > san.ext
-openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile san.ext \
-  -out server.pem 2>/dev/null || fail "openssl"
+# the throwaway CA and a server certificate for localhost / 127.0.0.1 (shared with the TLS unit tests)
+bash "$here/../unit/net/mkcerts.sh" "$dir" || fail "mkcerts"
 cat > cloud.conf <<CONF
 data_dir $dir/cloud
 [listener]
@@ -28,7 +26,7 @@ sasl true
 [tls]
 port $tport
 sasl true
-cert_file $dir/server.pem
+cert_file $dir/server.crt
 key_file $dir/server.key
 [admin]
 port 0
@@ -48,7 +46,7 @@ bootstrap 127.0.0.1:$dead,127.0.0.1:$tport
 agent_id gw-sec
 backoff_max 300ms
 tls true
-ca_file $dir/ca.pem
+ca_file $dir/ca.crt
 tls_hostname localhost
 sasl_mechanism plain
 sasl_username alice
@@ -69,7 +67,7 @@ wait_port "$tport" || fail "cloud did not start"
 "$b/ferry-agent" -c agent.conf >> agent.log 2>&1 & pids+=($!)
 "$b/ferry-agent" -c bad.conf >> bad.log 2>&1 & pids+=($!)
 wait_port "$ap" && wait_port "$ap2" || fail "agents did not start"
-kc="-b 127.0.0.1:$tport -X security.protocol=SASL_SSL -X ssl.ca.location=$dir/ca.pem -X sasl.mechanisms=PLAIN -X sasl.username=alice -X sasl.password=s3cret"
+kc="-b 127.0.0.1:$tport -X security.protocol=SASL_SSL -X ssl.ca.location=$dir/ca.crt -X sasl.mechanisms=PLAIN -X sasl.username=alice -X sasl.password=s3cret"
 
 seq 1 200 | sed 's/.*/{"n":&}/' > readings
 mosquitto_pub -p "$ap" -q 1 -t sensors/a -l < readings || fail "publish"
